@@ -1,0 +1,326 @@
+"""Latency of a pair: legacy and new timed interleaved on the same database, and their ratio.
+
+**The round.** A round runs every case of the pair once per side, the two sides of a case back to
+back (``A B A B …``), and the side that goes first alternates from round to round, so a cache the
+first call warms, or a machine that slows down halfway, weighs on both sides alike. Running every
+case in each round (rather than rotating one case per round) makes each round a sample of the
+same workload, so the per-round ratios differ only by noise, not by which case came up. A side's
+sample for a round is its mean time per call over the pair's cases, which is what ``*_p50_ms``
+and ``*_p95_ms`` report: "a call of this operation, averaged over its cases".
+
+**The budget.** Warm-up rounds (not recorded) fill caches and connection pools and give the first
+estimate of a round's wall-clock cost, transactions included; rounds then run until the next two
+would not fit in ``budget_s`` (warm-up included), never fewer than ``min_rounds`` and never more
+than ``max_rounds``. The count is kept even so that each side goes first equally often.
+
+**The estimator.** ``ratio`` is the median of the per-round ratios new/legacy. Pairing cancels
+what a shared machine does to both sides of a round (another process takes the CPU for a while,
+the disk cache is cold), and the median ignores the rounds where the noise hit only one side:
+up to half the rounds can be wild without moving it, where a ratio of means follows every
+outlier. Its 95% confidence interval needs no assumption about the distribution: the number of
+per-round ratios below the true median is Binomial(n, 1/2), so two order statistics of the sorted
+ratios bound it (with fewer than 6 rounds no pair of them reaches 95%; the interval is then
+min..max and covers 1 - 2^(1-n)). An even count's median is the geometric mean of the middle two,
+so the ratio of A/B is exactly the inverse of the ratio of B/A.
+
+**pytest-xdist.** pytest-benchmark switches itself off under xdist, so each worker times its
+pairs with :func:`measure_pair`. The workers share the machine's cores: absolute milliseconds
+come out inflated, and more so the more workers run, while the ratio stays fair, since both sides
+of a round run back to back on the same worker under the same load.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import random
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from harness.results import Latency
+
+if TYPE_CHECKING:
+    from harness.runner import PlannedCase
+    from harness.targets import Target
+
+SideTimer = Callable[["PlannedCase", str, "Target", datetime], float]
+
+MAX_ROUNDS = 1000
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20240601
+# perf_counter has nanosecond resolution, so a zero only comes from a broken timer; clamping keeps
+# a ratio finite instead of dividing by zero.
+MIN_SECONDS = 1e-9
+
+
+def measure_pair(
+    cases: Sequence[PlannedCase],
+    target: Target,
+    *,
+    now: datetime,
+    budget_s: float,
+    min_rounds: int = 5,
+    warmup: int = 1,
+    max_rounds: int = MAX_ROUNDS,
+    sides: tuple[str, str] = ("legacy", "new"),
+    timer: SideTimer | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Latency | None:
+    """Time the two sides of a pair's cases interleaved within ``budget_s`` seconds.
+
+    ``sides`` names what is compared as (A, B); ``("legacy", "legacy")`` is an A/A calibration.
+    ``timer`` times one side of one case (default :func:`harness.runner.time_side`) and ``clock``
+    measures the budget; tests pass fakes of both. A case whose side raises is left out (the
+    equivalence run reports the error); None when no case can be timed at all.
+
+    Example::
+
+        lat = measure_pair(cases, target, now=now, budget_s=0.3)
+        lat.ratio, lat.ratio_low, lat.ratio_high   # e.g. 1.12, 1.05, 1.19
+    """
+    if timer is None:
+        from harness.runner import time_side
+
+        timer = time_side
+    active = list(cases)
+    started = clock()
+    for index in range(warmup):
+        # A case that raises here is left out; the others still warm up in this round.
+        rounds = [(p, _run_round(timer, [p], target, now, sides, index)) for p in active]
+        active = [p for p, timed in rounds if not isinstance(timed, _Failed)]
+        if not active:
+            return None
+    gc.collect()  # start the recorded rounds without the warm-up's garbage pending
+
+    samples_a: list[float] = []
+    samples_b: list[float] = []
+    measured_started = clock()
+    index = 0
+    while index < max_rounds:
+        timed = _run_round(timer, active, target, now, sides, index)
+        if isinstance(timed, _Failed):
+            # A side that raised only now: drop that case and start over, so that every recorded
+            # round covers the same cases. Each failure drops a case, so this ends.
+            active.remove(timed.case)
+            if not active:
+                return None
+            samples_a.clear()
+            samples_b.clear()
+            index = 0
+            measured_started = clock()
+            continue
+        samples_a.append(timed[0] / len(active))
+        samples_b.append(timed[1] / len(active))
+        index += 1
+        if index % 2 or index < min_rounds:
+            continue
+        # The warm-up counts against the budget; the cost of a round is the mean of the recorded
+        # ones, which the warm-up (cold caches, first connections) would overstate.
+        per_round = (clock() - measured_started) / index
+        if clock() - started + 2 * per_round > budget_s:
+            break
+    return latency_from_samples(samples_a, samples_b, paired=True, method="interleaved")
+
+
+class _Failed:
+    """The case whose side raised during a round."""
+
+    __slots__ = ("case",)
+
+    def __init__(self, case: PlannedCase) -> None:
+        self.case = case
+
+
+def _run_round(
+    timer: SideTimer,
+    cases: Sequence[PlannedCase],
+    target: Target,
+    now: datetime,
+    sides: tuple[str, str],
+    index: int,
+) -> tuple[float, float] | _Failed:
+    """One round: each case's two sides back to back, the first side alternating with ``index``.
+
+    Returns the summed seconds of side A and of side B, or the case whose side raised.
+    """
+    first, second = (0, 1) if index % 2 == 0 else (1, 0)
+    totals = [0.0, 0.0]
+    for planned in cases:
+        for slot in (first, second):
+            try:
+                totals[slot] += timer(planned, sides[slot], target, now)
+            except Exception:
+                return _Failed(planned)
+    return totals[0], totals[1]
+
+
+def latency_from_samples(
+    legacy_s: Sequence[float],
+    new_s: Sequence[float],
+    *,
+    paired: bool,
+    method: str,
+    confidence: float = CONFIDENCE,
+    seed: int = BOOTSTRAP_SEED,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> Latency:
+    """The :class:`Latency` of two lists of per-call durations in seconds.
+
+    ``paired``: sample ``i`` of each side was taken in the same round (interleaved), and the ratio
+    is the median of the paired ratios with its binomial order-statistic interval. Unpaired
+    samples (pytest-benchmark times the sides one after the other) get the ratio of the medians
+    and a percentile bootstrap interval, seeded so that a rerun on the same data gives the same
+    interval.
+
+    Example::
+
+        latency_from_samples([0.010, 0.011, 0.012], [0.020, 0.022, 0.024], paired=True,
+                             method="interleaved").ratio   # 2.0
+    """
+    if not legacy_s or not new_s:
+        raise ValueError("latency_from_samples needs at least one sample per side")
+    legacy = [max(float(x), MIN_SECONDS) for x in legacy_s]
+    new = [max(float(x), MIN_SECONDS) for x in new_s]
+    if paired:
+        if len(legacy) != len(new):
+            raise ValueError(
+                f"paired samples need equal lengths, got {len(legacy)} legacy and {len(new)} new"
+            )
+        ratios = sorted(b / a for a, b in zip(legacy, new, strict=True))
+        ratio = symmetric_median(ratios)
+        low, high = median_interval(ratios, confidence)
+        rounds = len(ratios)
+    else:
+        ratio = statistics.median(new) / statistics.median(legacy)
+        low, high = bootstrap_ratio_interval(
+            legacy, new, confidence=confidence, seed=seed, resamples=resamples
+        )
+        rounds = min(len(legacy), len(new))
+    legacy_sorted, new_sorted = sorted(legacy), sorted(new)
+    return Latency(
+        legacy_p50_ms=_ms(quantile(legacy_sorted, 0.5)),
+        new_p50_ms=_ms(quantile(new_sorted, 0.5)),
+        ratio=round(ratio, 4),
+        legacy_p95_ms=_ms(quantile(legacy_sorted, 0.95)),
+        new_p95_ms=_ms(quantile(new_sorted, 0.95)),
+        ratio_low=round(low, 4),
+        ratio_high=round(high, 4),
+        rounds=rounds,
+        method=method,
+    )
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 4)
+
+
+def quantile(ordered: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of sorted values, interpolated linearly (numpy's default, type 7)."""
+    if not ordered:
+        raise ValueError("quantile of no values")
+    position = q * (len(ordered) - 1)
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def symmetric_median(ordered: Sequence[float]) -> float:
+    """The median of sorted positive ratios; of an even count, the geometric mean of the middle two.
+
+    The geometric mean keeps ``median(1/r) == 1/median(r)``: swapping the sides inverts the ratio.
+    """
+    n = len(ordered)
+    if n % 2:
+        return ordered[n // 2]
+    return math.sqrt(ordered[n // 2 - 1] * ordered[n // 2])
+
+
+def median_interval(
+    ordered: Sequence[float], confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """A distribution-free confidence interval for the median of sorted values.
+
+    The count of values below the true median is Binomial(n, 1/2); the interval runs from the
+    ``k``-th smallest to the ``k``-th largest value, ``k`` the largest with
+    ``P(Binomial(n, 1/2) < k) <= (1 - confidence) / 2``. When even ``k = 1`` is too wide a
+    claim (n < 6 at 95%), the interval is min..max.
+    """
+    n = len(ordered)
+    k = median_rank(n, confidence)
+    if k == 0:
+        return ordered[0], ordered[-1]
+    return ordered[k - 1], ordered[n - k]
+
+
+def median_rank(n: int, confidence: float = CONFIDENCE) -> int:
+    """The rank ``k`` (1-based, from each end) of the order statistics bounding the median.
+
+    0 when even the extremes do not reach ``confidence`` (fewer than 6 values at 95%).
+    """
+    tail = (1.0 - confidence) / 2.0
+    total = 2**n
+    cumulative = 0
+    k = 0
+    # P(B <= k-1) grows with k; stop before it passes the tail. Exact integers: no underflow.
+    while k < (n + 1) // 2 and (cumulative + math.comb(n, k)) / total <= tail:
+        cumulative += math.comb(n, k)
+        k += 1
+    return k
+
+
+def bootstrap_ratio_interval(
+    legacy: Sequence[float],
+    new: Sequence[float],
+    *,
+    confidence: float = CONFIDENCE,
+    seed: int = BOOTSTRAP_SEED,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``median(new) / median(legacy)``, the sides resampled apart.
+
+    A resample's median is drawn straight from its distribution (see :func:`bootstrap_median`),
+    so the cost does not grow with the sample size: pytest-benchmark may hand over 100,000 rounds.
+    """
+    rng = random.Random(seed)
+    legacy_sorted, new_sorted = sorted(legacy), sorted(new)
+    ratios = sorted(
+        bootstrap_median(new_sorted, rng) / bootstrap_median(legacy_sorted, rng)
+        for _ in range(resamples)
+    )
+    tail = (1.0 - confidence) / 2.0
+    return quantile(ratios, tail), quantile(ratios, 1.0 - tail)
+
+
+def bootstrap_median(ordered: Sequence[float], rng: random.Random) -> float:
+    """The median of one bootstrap resample of sorted values, drawn in constant time.
+
+    Resampling picks indices ``floor(n * U)`` with ``U`` uniform, and a sorted list maps indices
+    to values monotonically, so the resample's ``m``-th smallest value is ``ordered[floor(n *
+    U_(m))]``, where the ``m``-th order statistic of ``n`` uniforms is Beta(m, n - m + 1). For an
+    even ``n`` the next one, ``U_(m+1)``, is the smallest of the ``n - m`` uniforms above
+    ``U_(m)``: ``U_(m) + (1 - U_(m)) * Beta(1, n - m)``. This is exactly the resample's median,
+    not an approximation, without building the resample.
+    """
+    n = len(ordered)
+    if n == 1:
+        return ordered[0]
+    m = (n + 1) // 2
+    u = rng.betavariate(m, n - m + 1)
+    lower = ordered[min(int(n * u), n - 1)]
+    if n % 2:
+        return lower
+    upper_u = u + (1.0 - u) * rng.betavariate(1, n - m)
+    return (lower + ordered[min(int(n * upper_u), n - 1)]) / 2.0
+
+
+def describe(latency: Latency) -> str:
+    """One line for a terminal or a message: ``1.84x (95% CI 1.62-2.05, 40 rounds)``."""
+    if latency.ratio_low is None or latency.ratio_high is None:
+        return f"{latency.ratio:.2f}x ({latency.rounds} rounds)"
+    interval = f"{latency.ratio_low:.2f}-{latency.ratio_high:.2f}"
+    return f"{latency.ratio:.2f}x (95% CI {interval}, {latency.rounds} rounds)"
+

@@ -1,0 +1,183 @@
+"""Row changes of a writing pair, and matching up the values both sides generate afresh.
+
+A writing pair (``writes=True, watch=[...]``) is judged on its return value and on the rows it
+inserted, updated and deleted in the watched tables, keyed by primary key. Both sides generate
+some values afresh: new primary keys (random ids) and wall-clock timestamps. Those are matched
+up, not reported: the i-th inserted row of a table on one side corresponds to the i-th on the
+other (rows sorted with their fresh values masked), and each pair of fresh values is replaced by
+the same token (``<new Issue 1>``, ``<now>``) wherever it appears, in rows and return values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from harness.normalize import normalize
+from harness.results import Change, Comparison, Diff, Observation
+
+if TYPE_CHECKING:
+    from harness.targets import Target
+
+RunSQL = Callable[[str], tuple[list[str], list[tuple[Any, ...]]]]
+Snapshot = dict[str, dict[tuple[Any, ...], dict[str, Any]]]
+NOW_TOKEN = "<now>"
+# A timestamp a side took from the wall clock lies within its run, give or take the clock
+# resolution of the database (MariaDB DATETIME without fractions rounds to the second).
+CLOCK_SLACK = timedelta(seconds=1)
+
+_pk_cache: dict[tuple[int, str], tuple[str, ...]] = {}
+
+
+def primary_key(target: Target, table: str) -> tuple[str, ...]:
+    """The primary-key columns of ``table`` in the live database (cached per target)."""
+    key = (id(target), table)
+    if key not in _pk_cache:
+        from sqlalchemy import inspect
+
+        columns = tuple(inspect(target.engine).get_pk_constraint(table).get("constrained_columns") or ())
+        if not columns:
+            from harness.errors import ConfigError
+
+            raise ConfigError(f"watch: table {table!r} has no primary key (or does not exist); watch tables with one")
+        _pk_cache[key] = columns
+    return _pk_cache[key]
+
+
+def snapshot(target: Target, run_sql: RunSQL, tables: Iterable[str]) -> Snapshot:
+    """Every row of the watched tables, keyed by primary key, as the side's transaction sees it."""
+    quote = "`" if target.dialect == "mysql" else '"'
+    result: Snapshot = {}
+    for table in tables:
+        pk = primary_key(target, table)
+        columns, rows = run_sql(f"SELECT * FROM {quote}{table}{quote}")
+        index = [columns.index(c) for c in pk]
+        result[table] = {tuple(row[i] for i in index): dict(zip(columns, row, strict=True)) for row in rows}
+    return result
+
+
+def diff_snapshots(before: Snapshot, after: Snapshot) -> dict[str, dict[str, list[Any]]]:
+    """Inserted, updated and deleted rows per table (raw driver values, not yet normalized)."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for table, rows_after in after.items():
+        rows_before = before.get(table, {})
+        inserted = [rows_after[k] for k in rows_after.keys() - rows_before.keys()]
+        deleted = [rows_before[k] for k in rows_before.keys() - rows_after.keys()]
+        updated = []
+        for k in rows_after.keys() & rows_before.keys():
+            old, new = rows_before[k], rows_after[k]
+            changed = sorted(c for c in new if new[c] != old.get(c))
+            if changed:
+                updated.append({"key": list(k), "before": {c: old.get(c) for c in changed}, "after": {c: new[c] for c in changed}})
+        out[table] = {"inserted": inserted, "updated": updated, "deleted": deleted}
+    return out
+
+
+def _window(obs: Observation) -> tuple[datetime, datetime]:
+    start, end = obs.changes["window"]
+    return (
+        datetime.fromisoformat(start).astimezone(UTC).replace(tzinfo=None) - CLOCK_SLACK,
+        datetime.fromisoformat(end).astimezone(UTC).replace(tzinfo=None) + CLOCK_SLACK,
+    )
+
+
+def _mask_clock(value: Any, window: tuple[datetime, datetime], seen: set[Any]) -> Any:
+    """Replace datetimes taken from the wall clock during the side's run by ``<now>``."""
+    if isinstance(value, datetime):
+        naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+        if window[0] <= naive <= window[1]:
+            seen.add(normalize(value))
+            return NOW_TOKEN
+        return value
+    if isinstance(value, dict):
+        return {k: _mask_clock(v, window, seen) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_clock(v, window, seen) for v in value]
+    return value
+
+
+def _replace(value: Any, mapping: Mapping[Any, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _replace(v, mapping) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace(v, mapping) for v in value]
+    try:
+        return mapping.get(value, value)
+    except TypeError:  # unhashable leaves stay as they are
+        return value
+
+
+def _sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def match_fresh_values(legacy: Observation, new: Observation) -> tuple[Any, Any, Any, Any]:
+    """Both sides' return values and row changes with their fresh values matched into tokens."""
+    sides = []
+    for obs in (legacy, new):
+        clock_values: set[Any] = set()
+        raw = obs.changes["changes"] if obs.changes else {}
+        masked = _mask_clock(raw, _window(obs), clock_values) if obs.changes else {}
+        canonical = normalize(masked)
+        sides.append((canonical, clock_values))
+    (legacy_changes, legacy_clock), (new_changes, new_clock) = sides
+    legacy_map: dict[Any, str] = dict.fromkeys(legacy_clock, NOW_TOKEN)
+    new_map: dict[Any, str] = dict.fromkeys(new_clock, NOW_TOKEN)
+    for table in sorted(set(legacy_changes) | set(new_changes)):
+        legacy_rows = (legacy_changes.get(table) or {}).get("inserted", [])
+        new_rows = (new_changes.get(table) or {}).get("inserted", [])
+        legacy_ids = _fresh_ids(legacy_rows)
+        new_ids = _fresh_ids(new_rows)
+        ordered_legacy = sorted(legacy_rows, key=lambda r: _sort_key(_replace(r, dict.fromkeys(legacy_ids, "<new>"))))
+        ordered_new = sorted(new_rows, key=lambda r: _sort_key(_replace(r, dict.fromkeys(new_ids, "<new>"))))
+        for number, (lrow, nrow) in enumerate(zip(ordered_legacy, ordered_new, strict=False), start=1):
+            token = f"<new {table} {number}>"
+            if "id" in lrow and "id" in nrow and isinstance(lrow["id"], str | int):
+                legacy_map[lrow["id"]] = token
+                new_map[nrow["id"]] = token
+    legacy_value = _replace(legacy.value, legacy_map)
+    new_value = _replace(new.value, new_map)
+    return legacy_value, new_value, _settle(_replace(legacy_changes, legacy_map)), _settle(_replace(new_changes, new_map))
+
+
+def _fresh_ids(rows: Sequence[Mapping[str, Any]]) -> set[Any]:
+    return {r["id"] for r in rows if "id" in r and isinstance(r["id"], str | int)}
+
+
+def _settle(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Sort each table's row lists, so the comparison is independent of snapshot order."""
+    return {
+        table: {kind: sorted(rows, key=_sort_key) for kind, rows in (kinds or {}).items()}
+        for table, kinds in changes.items()
+    }
+
+
+def merge(result: Comparison, rows: Comparison) -> Comparison:
+    """One verdict from the return-value comparison and the row-change comparison."""
+    if result.equal and rows.equal:
+        return result
+    summaries = []
+    changes: list[Change] = []
+    if result.diff is not None:
+        summaries.append(f"return value: {result.diff.summary}")
+        changes.extend(result.diff.changes)
+    if rows.diff is not None:
+        summaries.append(f"row changes: {rows.diff.summary}")
+        changes.extend(
+            Change(path=f"changes.{c.path}" if not c.path.startswith("[") else f"changes{c.path}", kind=c.kind, legacy=c.legacy, new=c.new)
+            for c in rows.diff.changes
+        )
+    base = result.diff or Diff(summary="")
+    return Comparison(
+        equal=False,
+        diff=Diff(
+            summary="; ".join(summaries),
+            changes=tuple(changes),
+            only_legacy=base.only_legacy,
+            only_new=base.only_new,
+            reordered=base.reordered,
+            truncated=base.truncated + (rows.diff.truncated if rows.diff else 0),
+        ),
+    )

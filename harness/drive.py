@@ -1,0 +1,113 @@
+"""``harness run``'s two drivers of the one engine: in-process, or pytest-xdist for ``--workers N``.
+
+The in-process driver runs the same :class:`~harness.engine.Engine` steps as the pytest plugin,
+with a progress bar and the terminal summary. With several workers it hands the run to
+``pytest --harness -n N``: each worker seeds its own database and the controller writes the
+reports, so both drivers produce the same results.json.
+"""
+
+from __future__ import annotations
+
+from harness.config import HarnessConfig
+from harness.console import note, progress, summary_table
+from harness.engine import Engine
+from harness.results import CaseResult, Latency
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def run_direct(config: HarnessConfig) -> int:
+    """Run every pair in this process; return the exit status (the gate's verdict)."""
+    engine = Engine(config)
+    planned = engine.plan()
+    note(
+        f"harness: {len(engine.pairs)} pairs, {len(planned)} cases; fixture seed {config.seed}, "
+        f"{config.tenants} tenants, scale {config.scale}; side order seed {engine.order_seed} "
+        f"(replay with --order-seed {engine.order_seed})"
+    )
+    cases: list[CaseResult] = []
+    latencies: dict[str, Latency] = {}
+    interrupted = opened = False
+    dialect, url = engine.describe_database()
+    try:
+        with engine.database() as db:
+            opened = True
+            dialect, url = engine.describe_database(db.target.display_url)
+            note(f"harness: seeded {sum(db.counts.values())} rows into {url} in {db.seconds:.2f}s")
+            with progress("cases", len(planned)) as bar:
+                for pc in planned:
+                    cases.append(engine.run_case(pc, db.target))
+                    bar.advance(pc.id)
+            if config.bench:
+                with progress("latency", len(engine.pairs)) as bar:
+                    for p in engine.pairs:
+                        latency = engine.measure(p, db.target)
+                        if latency is not None:
+                            latencies[p.name] = latency
+                        bar.advance(p.name)
+            if config.keep_db:
+                note(f"harness: database kept: {db.target.display_url}")
+    except KeyboardInterrupt:
+        interrupted = True
+        note("harness: interrupted; writing the results of what ran")
+    except BaseException:
+        if opened:  # a run that broke half-way still writes what ran
+            engine.finish(cases, latencies, dialect=dialect, url=url, interrupted=True, extra_run={"driver": "harness run"})
+        raise
+    result = engine.finish(
+        cases,
+        latencies,
+        dialect=dialect,
+        url=url,
+        interrupted=interrupted,
+        extra_run={"driver": "harness run"},
+    )
+    summary_table(result)
+    note(f"harness: results {config.report_dir / 'results.json'}, report {config.report_dir / 'index.html'}")
+    if interrupted:
+        return EXIT_FAIL
+    return EXIT_PASS if result.gate_passed else EXIT_FAIL
+
+
+def pytest_args(config: HarnessConfig) -> list[str]:
+    """The ``pytest`` arguments that run ``config`` through the plugin with pytest-xdist."""
+    args = ["--harness", "--harness-only-pairs", "-p", "no:cacheprovider", "-q", "-n", str(config.workers)]
+    args += ["--harness-report-dir", str(config.report_dir)]
+    if config.db:
+        args += ["--harness-db", config.db]
+    for source in config.pairs:
+        args += ["--harness-pairs", source]
+    for pattern in config.only:
+        args += ["--harness-only", pattern]
+    args += ["--harness-tenants", str(config.tenants), "--harness-scale", str(config.scale)]
+    args += ["--harness-seed", str(config.seed), "--harness-fixture", config.fixture]
+    args += ["--harness-bench-time", str(config.bench_time)]
+    if config.order_seed is not None:
+        args += ["--harness-order-seed", str(config.order_seed)]
+    if not config.bench:
+        args.append("--harness-no-bench")
+    if config.keep_db:
+        args.append("--harness-keep-db")
+    if config.baseline is not None:
+        args += ["--harness-baseline", str(config.baseline)]
+    return args
+
+
+def run_workers(config: HarnessConfig) -> int:
+    """Run through ``pytest --harness -n N``; map pytest's exit status onto the harness's."""
+    import pytest
+
+    try:
+        import xdist  # noqa: F401
+    except ImportError:
+        from harness.errors import ConfigError
+
+        raise ConfigError(
+            '--workers needs pytest-xdist; install it with: python -m pip install "orm-shadow-harness[xdist]"'
+        ) from None
+    code = pytest.main(pytest_args(config))
+    if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return int(code)
+    if code == pytest.ExitCode.INTERRUPTED:
+        return EXIT_FAIL
+    return EXIT_USAGE

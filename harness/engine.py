@@ -1,0 +1,216 @@
+"""The engine both drivers share: ``harness run`` and ``pytest --harness`` call these steps.
+
+1. :meth:`Engine.plan` loads the pairs and builds every pair x case from the fixture data,
+   generated in memory (no database needed, so pytest can collect before any exists);
+2. :meth:`Engine.database` opens a scratch database and seeds it (one per xdist worker);
+3. :meth:`Engine.run_case` runs and judges one case; :meth:`Engine.measure` times a pair;
+4. :meth:`Engine.finish` applies the gate rules and the baseline, and writes the reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from harness import __version__
+from harness.config import HarnessConfig
+from harness.fixture import Dataset, load_provider, seed_target
+from harness.registry import Pair, load_pairs
+from harness.results import CaseResult, Latency, PairResult, RunResult, Violation, write_results
+from harness.runner import PlannedCase, fixed_now, run_case
+from harness.targets import open_target, parse_url
+
+if TYPE_CHECKING:
+    from harness.targets import Target
+
+
+@dataclass(frozen=True)
+class SeededDatabase:
+    """An open, seeded fixture database and its row counts."""
+
+    target: Target
+    counts: dict[str, int]
+    seconds: float
+
+
+class Engine:
+    """One run's pairs, fixture and settings; stateless between cases."""
+
+    def __init__(self, config: HarnessConfig) -> None:
+        self.config = config
+        if config.db:
+            parse_url(config.db)  # a bad URL fails before any work is done
+        self.provider = load_provider(config.fixture)
+        self.registry = load_pairs(config.pairs, include_default=config.include_default_pairs)
+        self.pairs: list[Pair] = self.registry.select(config.only)
+        self.order_seed = config.order_seed if config.order_seed is not None else secrets.randbelow(10**6)
+        self.now = fixed_now(config.seed)
+        self._dataset: Dataset | None = None
+        self._planned: list[PlannedCase] | None = None
+        self.started_at = datetime.now(UTC)
+        self._baseline_cache: Any = None
+
+    @property
+    def dataset(self) -> Dataset:
+        if self._dataset is None:
+            self._dataset = self.provider.generate(seed=self.config.seed, tenants=self.config.tenants, scale=self.config.scale)
+        return self._dataset
+
+    def plan(self) -> list[PlannedCase]:
+        """Every pair x case, in registration order."""
+        if self._planned is None:
+            self._planned = [
+                PlannedCase(pair=p, label=label, case=case)
+                for p in self.pairs
+                for label, case in p.make_cases(self.dataset)
+            ]
+        return self._planned
+
+    @contextlib.contextmanager
+    def database(self, *, worker: str | None = None) -> Iterator[SeededDatabase]:
+        """A scratch fixture database, seeded; dropped at the end unless ``keep_db``."""
+        with open_target(self.config.db, keep=self.config.keep_db, suffix=worker) as target:
+            started = time.perf_counter()
+            counts = seed_target(self.provider, target, self.dataset)
+            yield SeededDatabase(target=target, counts=counts, seconds=time.perf_counter() - started)
+
+    def run_case(self, planned: PlannedCase, target: Target) -> CaseResult:
+        """Run and judge one case."""
+        return run_case(planned, target, order_seed=self.order_seed, now=self.now)
+
+    def measure(self, pair: Pair, target: Target) -> Latency | None:
+        """Paired latency of ``pair`` over its cases (None when benchmarks are off or it has none)."""
+        from harness import bench
+
+        cases = [p for p in self.plan() if p.pair is pair]
+        if not cases or not self.config.bench:
+            return None
+        return bench.measure_pair(cases, target, now=self.now, budget_s=self.config.bench_time)
+
+    def finish(
+        self,
+        cases: Sequence[CaseResult],
+        latencies: dict[str, Latency],
+        *,
+        dialect: str,
+        url: str,
+        interrupted: bool = False,
+        extra_run: dict[str, Any] | None = None,
+        write: bool = True,
+    ) -> RunResult:
+        """Apply the gate rules and the baseline, write results.json and the HTML report."""
+        from harness import budget
+
+        by_pair: dict[str, list[CaseResult]] = {}
+        for c in cases:
+            by_pair.setdefault(c.pair, []).append(c)
+        pair_results = []
+        for p in self.pairs:
+            pair_cases = tuple(by_pair.get(p.name, ()))
+            latency = latencies.get(p.name)
+            violations: tuple[Violation, ...] = tuple(budget.check(p, pair_cases, latency, self.config))
+            pair_results.append(
+                PairResult(
+                    name=p.name,
+                    router=p.router,
+                    gate=p.options.gate,
+                    cases=pair_cases,
+                    latency=latency,
+                    violations=violations,
+                    options=_options_json(p),
+                    skipped_reason=None if pair_cases else ("interrupted before it ran" if interrupted else "not run (deselected)"),
+                )
+            )
+        finished = datetime.now(UTC)
+        run = {
+            "seed": self.config.seed,
+            "order_seed": self.order_seed,
+            "tenants": self.config.tenants,
+            "scale": self.config.scale,
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "duration_s": round((finished - self.started_at).total_seconds(), 3),
+            "interrupted": interrupted,
+            "now": self.now.isoformat(),
+            "settings": self.config.public(),
+            **(extra_run or {}),
+        }
+        result = RunResult(harness_version=__version__, dialect=dialect, url=url, pairs=tuple(pair_results), run=run)
+        result = self.apply_baseline(result)
+        if write:
+            self.write_reports(result)
+        return result
+
+    def _baseline(self) -> Any:
+        if self.config.baseline is None or not self.config.baseline.exists():
+            return None
+        if self._baseline_cache is None:
+            from harness.baseline import load_baseline
+
+            self._baseline_cache = load_baseline(self.config.baseline)
+        return self._baseline_cache
+
+    def apply_baseline(self, result: RunResult) -> RunResult:
+        """Mark accepted differences and stale baseline entries (no baseline file: unchanged)."""
+        baseline = self._baseline()
+        if baseline is None:
+            return result
+        from harness.baseline import apply_baseline
+
+        return apply_baseline(result, baseline)
+
+    def accepted_reason(self, case: CaseResult) -> str | None:
+        """The baseline's reason when it accepts this case's exact difference, else None."""
+        baseline = self._baseline()
+        if baseline is None or case.status == "equal":
+            return None
+        from harness.baseline import apply_baseline
+
+        probe = RunResult(
+            harness_version=__version__,
+            dialect="",
+            url="",
+            pairs=(PairResult(name=case.pair, router="", gate=True, cases=(case,)),),
+        )
+        return apply_baseline(probe, baseline).pairs[0].cases[0].accepted
+
+    def describe_database(self, display_url: str | None = None) -> tuple[str, str]:
+        """The dialect and the masked URL to record for this run."""
+        from harness.targets import mask_url
+
+        if display_url is not None:
+            return parse_url(display_url).dialect if "://" in display_url else "sqlite", mask_url(display_url)
+        if not self.config.db:
+            return "sqlite", "sqlite:///<temporary file>"
+        spec = parse_url(self.config.db)
+        return ("postgresql" if spec.dialect == "container" else spec.dialect), str(spec)
+
+    def write_reports(self, result: RunResult) -> None:
+        """results.json first (the contract), then index.html (a report failure never loses it)."""
+        out = self.config.report_dir
+        write_results(result, out / "results.json")
+        from harness.report import render_report
+
+        render_report(result, out_dir=out)
+
+
+def _options_json(p: Pair) -> dict[str, Any]:
+    o = p.options
+    return {
+        "ordered": o.ordered,
+        "writes": o.writes,
+        "watch": list(o.watch),
+        "ignore": dict(o.ignore_reasons),
+        "tenant_scoped": o.tenant_scoped,
+        "cross_tenant_reason": o.cross_tenant_reason,
+        "where": p.where,
+    }
+
+
+def accept(result: CaseResult, reason: str) -> CaseResult:
+    """``result`` marked as accepted by a baseline entry with ``reason``."""
+    return replace(result, accepted=reason)

@@ -1,0 +1,1 @@
+"""The reference application's router operations as pairs: one module per router."""

@@ -1,0 +1,307 @@
+"""The pytest plugin: ``pytest --harness`` (or ``harness = true`` in the pytest configuration).
+
+Hooks, options and thin fixtures only; the work is done by :mod:`harness.engine`. Inert until
+asked for. Each pair x case becomes a test item named ``<pair>[<case label>]`` through
+``pytest_generate_tests``; case results travel on the test reports as JSON-safe data, so under
+pytest-xdist only the controller assembles results.json and the HTML report.
+"""
+
+from __future__ import annotations
+
+import types
+from dataclasses import replace
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from harness.config import SETTINGS, read_pyproject, resolve
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    # The engine (and SQLAlchemy, peewee) load only when the harness is switched on.
+    from harness.engine import Engine, SeededDatabase
+    from harness.registry import Pair
+    from harness.results import CaseResult, Latency
+    from harness.runner import PlannedCase
+
+PLUGIN_KEY = pytest.StashKey["HarnessSession"]()
+CASE_KEY = pytest.StashKey["CaseResult"]()
+LATENCY_KEY = pytest.StashKey[dict[str, Any]]()
+LATENCY_IDS = ("latency:legacy", "latency:new")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "query-equivalence harness")
+    group.addoption("--harness", action="store_true", default=None, help="run the registered pairs as tests")
+    parser.addini("harness", type="bool", default=False, help="run the registered pairs as tests (as --harness)")
+    for setting in SETTINGS:
+        if setting.name == "workers":
+            continue  # under pytest, that is pytest-xdist's -n
+        if setting.switch:
+            group.addoption(setting.pytest_flag, action="store_const", const=True, default=None, help=setting.help)
+            if setting.negative:
+                group.addoption(
+                    "--harness-" + setting.negative[2:], dest="harness_" + setting.name, action="store_const", const=False
+                )
+        else:
+            group.addoption(
+                setting.pytest_flag,
+                action="append" if setting.multiple else "store",
+                default=None,
+                metavar=setting.metavar,
+                dest="harness_" + setting.name,
+                help=setting.help,
+            )
+        parser.addini(setting.ini_key, type="linelist" if setting.multiple else "string", default=None, help=setting.help)
+    group.addoption("--harness-only-pairs", action="store_true", default=False, help="collect the harness items only")
+
+
+def _enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("harness") or config.getini("harness"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "harness: a pair x case of the query-equivalence harness")
+    config.addinivalue_line("markers", "harness_writes: a harness item of a writing pair")
+    if not _enabled(config):
+        return
+    cli = {s.name: config.getoption("harness_" + s.name, default=None) for s in SETTINGS if s.name != "workers"}
+    ini = {s.name: _ini(config, s.ini_key) for s in SETTINGS if s.name != "workers"}
+    from harness.engine import Engine
+
+    try:
+        project, project_file = read_pyproject(config.rootpath)
+        engine = Engine(resolve(cli, ini=ini, project=project, project_file=project_file))
+        engine.plan()
+    except HarnessError as exc:
+        raise pytest.UsageError(f"harness: {exc}") from exc
+    session = HarnessSession(config, engine)
+    config.stash[PLUGIN_KEY] = session
+    config.pluginmanager.register(session, "harness-session")
+    files = sorted({str(f) for f in session.files})
+    if config.getoption("harness_only_pairs"):
+        config.args[:] = files
+    else:
+        config.args.extend(f for f in files if f not in config.args)
+
+
+def _ini(config: pytest.Config, key: str) -> Any:
+    value = config.getini(key)
+    return value or None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(PLUGIN_KEY, None)
+    if session is not None:
+        config.pluginmanager.unregister(session)
+        del config.stash[PLUGIN_KEY]
+
+
+@pytest.fixture(scope="session")
+def harness_database(request: pytest.FixtureRequest) -> Iterator[SeededDatabase]:
+    """The seeded scratch database of this process (one per pytest-xdist worker)."""
+    session: HarnessSession = request.config.stash[PLUGIN_KEY]
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    try:
+        with session.engine.database(worker=worker) as db:
+            session.display_url = db.target.display_url
+            yield db
+    except HarnessError as exc:
+        pytest.exit(f"harness: {exc}", returncode=2)
+
+
+def _pair_test(pair: Pair) -> types.FunctionType:
+    def test(harness_case: PlannedCase | str, request: pytest.FixtureRequest) -> None:
+        session: HarnessSession = request.config.stash[PLUGIN_KEY]
+        db: SeededDatabase = request.getfixturevalue("harness_database")
+        if isinstance(harness_case, str):
+            session.run_latency(pair, harness_case, db, request)
+        else:
+            session.run_item(harness_case, db, request)
+
+    test.__name__ = pair.name
+    test._harness_pair = pair  # type: ignore[attr-defined]
+    return test  # type: ignore[return-value]
+
+
+class PairModule(pytest.Module):
+    """A pair module seen by pytest: one test function per pair, named after the pair."""
+
+    pairs: list[Pair]
+
+    def _getobj(self) -> types.ModuleType:
+        module = types.ModuleType(f"harness_items_{self.path.stem}")
+        for p in self.pairs:
+            func = _pair_test(p)
+            func.__module__ = module.__name__
+            setattr(module, p.name, func)
+        return module
+
+    def istestfunction(self, obj: object, name: str) -> bool:
+        return hasattr(obj, "_harness_pair")
+
+
+class HarnessSession:
+    """The plugin's state for one pytest session: registered only when the harness is on."""
+
+    def __init__(self, config: pytest.Config, engine: Engine) -> None:
+        self.config = config
+        self.engine = engine
+        self.files: dict[Path, list[Pair]] = {}
+        for p in engine.pairs:
+            self.files.setdefault(Path(p.where.rsplit(":", 1)[0]).resolve(), []).append(p)
+        self.cases: list[CaseResult] = []
+        self.latency_samples: dict[str, dict[str, Any]] = {}
+        self.latencies: dict[str, Latency] = {}
+        self.display_url: str | None = None
+        self.interrupted = False
+
+    @property
+    def controller(self) -> bool:
+        return not hasattr(self.config, "workerinput")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makemodule(self, module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+        pairs = self.files.get(module_path.resolve())
+        if pairs is None:
+            return None
+        module = PairModule.from_parent(parent, path=module_path)
+        module.pairs = pairs
+        return module
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        pair = getattr(metafunc.function, "_harness_pair", None)
+        if pair is None:
+            return
+        planned: list[Any] = [pc for pc in self.engine.plan() if pc.pair is pair]
+        ids = [pc.label for pc in planned]
+        if self.engine.config.bench and planned:
+            extra = list(LATENCY_IDS) if self._pytest_benchmark_active() else ["latency"]
+            planned.extend(extra)
+            ids.extend(extra)
+        metafunc.parametrize("harness_case", planned, ids=ids)
+
+    def _pytest_benchmark_active(self) -> bool:
+        plugin = self.config.pluginmanager.get_plugin("pytest_benchmark")
+        if plugin is None or self.config.getoption("benchmark_disable", default=False):
+            return False
+        # pytest-benchmark switches itself off under xdist; the interleaved core is used then.
+        return not (self.config.getoption("numprocesses", default=None) or hasattr(self.config, "workerinput"))
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            pair = getattr(getattr(item, "function", None), "_harness_pair", None)
+            if pair is not None:
+                item.add_marker(pytest.mark.harness)
+                if pair.options.writes:
+                    item.add_marker(pytest.mark.harness_writes)
+
+    def run_item(self, planned: PlannedCase, db: SeededDatabase, request: pytest.FixtureRequest) -> None:
+        result = self.engine.run_case(planned, db.target)
+        accepted = self.engine.accepted_reason(result)
+        if accepted is not None:
+            result = replace(result, accepted=accepted)
+        request.node.stash[CASE_KEY] = result
+        if result.status == "equal" or result.accepted is not None:
+            return
+        message = str(result.error) if result.error else (result.diff.summary if result.diff else result.status)
+        if not planned.pair.options.gate:
+            pytest.xfail(f"not gated: {message}")
+        pytest.fail(f"{planned.id}: {message}", pytrace=False)
+
+    def run_latency(self, pair: Pair, which: str, db: SeededDatabase, request: pytest.FixtureRequest) -> None:
+        if which == "latency":
+            latency = self.engine.measure(pair, db.target)
+            if latency is not None:
+                request.node.stash[LATENCY_KEY] = {"pair": pair.name, "latency": latency.to_json()}
+            return
+        from harness.runner import time_side
+
+        side = which.split(":", 1)[1]
+        cases = [pc for pc in self.engine.plan() if pc.pair is pair]
+        benchmark = request.getfixturevalue("benchmark")
+        benchmark.group = pair.name
+        benchmark.name = f"{pair.name}[{side}]"
+
+        def all_cases() -> None:
+            for pc in cases:
+                time_side(pc, side, db.target, self.engine.now)
+
+        benchmark.pedantic(all_cases, rounds=max(5, int(self.engine.config.bench_time * 20)), warmup_rounds=1)
+        data = list(benchmark.stats.stats.data) if benchmark.stats else []
+        request.node.stash[LATENCY_KEY] = {"pair": pair.name, "side": side, "samples": data}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        if report.when == "call":
+            result = item.stash.get(CASE_KEY, None)
+            if result is not None:
+                report.harness_case = result.to_json()
+            latency = item.stash.get(LATENCY_KEY, None)
+            if latency is not None:
+                report.harness_latency = latency
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        case = getattr(report, "harness_case", None)
+        if case is not None:
+            from harness.results import CaseResult
+
+            self.cases.append(CaseResult.from_json(case))
+        latency = getattr(report, "harness_latency", None)
+        if latency is not None:
+            self._take_latency(latency)
+
+    def _take_latency(self, data: dict[str, Any]) -> None:
+        from harness.results import Latency
+
+        if "latency" in data:
+            self.latencies[data["pair"]] = Latency(**data["latency"])
+            return
+        samples = self.latency_samples.setdefault(data["pair"], {})
+        samples[data["side"]] = data["samples"]
+        if "legacy" in samples and "new" in samples:
+            from harness.bench import latency_from_samples
+
+            self.latencies[data["pair"]] = latency_from_samples(
+                samples["legacy"], samples["new"], paired=False, method="pytest-benchmark"
+            )
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.interrupted = True
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.controller:
+            return
+        dialect, url = self.engine.describe_database(self.display_url)
+        result = self.engine.finish(
+            self.cases,
+            self.latencies,
+            dialect=dialect,
+            url=url,
+            interrupted=self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED,
+            extra_run={"driver": "pytest"},
+        )
+        self.result = result
+        if not result.gate_passed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        result = getattr(self, "result", None)
+        if result is None:
+            return
+        import io
+
+        from harness.console import summary_table
+
+        buffer = io.StringIO()
+        summary_table(result, stream=buffer)
+        terminalreporter.section("query-equivalence harness")
+        for line in buffer.getvalue().splitlines():
+            terminalreporter.line(line)
+        report_dir = self.engine.config.report_dir
+        terminalreporter.line(f"results: {report_dir / 'results.json'}; report: {report_dir / 'index.html'}")
+        terminalreporter.line(f"side order seed: {self.engine.order_seed} (replay with --harness-order-seed {self.engine.order_seed})")

@@ -1,0 +1,434 @@
+"""Registering pairs: ``pair(name, **options)`` and its ``.legacy``, ``.new`` and ``.cases`` decorators.
+
+A *pair* is one router operation written twice: the legacy side (peewee, the control) and the new
+side (SQLAlchemy 2.x, the candidate). Its *cases* say with which tenant, user and parameters to run
+it. Modules register pairs when imported; :func:`load_pairs` imports the project's
+``harness/pairs/`` and any module or file the user names, and returns the pairs in a
+:class:`Registry`.
+
+Example::
+
+    from harness import pair, Case
+
+    issue_get = pair("issue.get", router="issue")
+
+    @issue_get.legacy
+    def _(ctx, issue_id):
+        return Issue.get_or_none(Issue.id == issue_id, Issue.organization == ctx.tenant_id)
+
+    @issue_get.new
+    def _(ctx, issue_id):
+        return ctx.session.scalars(select(Issue).filter_by(id=issue_id, organizationId=ctx.tenant_id)).first()
+
+    @issue_get.cases
+    def _(fx):
+        for org in fx.tenants:
+            yield Case(tenant_id=org, params={"issue_id": fx.rows("Issue")[0]["id"]})
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import importlib.util
+import inspect
+import json
+import pkgutil
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType, ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from harness.errors import RegistrationError
+
+if TYPE_CHECKING:
+    import peewee
+    from sqlalchemy.orm import Session
+
+SideFunc = Callable[..., Any]
+CasesFunc = Callable[["FixtureView"], Iterable["Case"]]
+NormalizeHook = Callable[[Any], Any]
+
+SIDES = ("legacy", "new")
+
+
+class FixtureView(Protocol):
+    """What a ``cases`` function is given: the seeded fixture data (``fx``)."""
+
+    @property
+    def tenants(self) -> Sequence[str]: ...
+
+    def rows(self, table: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Case:
+    """One way to run a pair: the tenant, the acting user and the side functions' parameters."""
+
+    tenant_id: str | None = None
+    user_id: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    label: str | None = None
+
+    def display_label(self, index: int) -> str:
+        """The label shown in test ids and reports: the given one, else tenant, user and params."""
+        if self.label:
+            return self.label
+        parts = []
+        if self.tenant_id is not None:
+            parts.append(str(self.tenant_id))
+        if self.user_id is not None:
+            parts.append(f"user={self.user_id}")
+        parts.extend(f"{k}={_short(v)}" for k, v in self.params.items())
+        return ",".join(parts) or f"case{index}"
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+@dataclass
+class Context:
+    """``ctx``: what a side function is given besides the case's parameters.
+
+    ``db`` is the legacy side's peewee ``Database``, ``session`` the new side's SQLAlchemy
+    ``Session``; only the one for the side being run is set. ``now`` is a fixed, aware UTC
+    datetime, the same for both sides of a case.
+    """
+
+    tenant_id: str | None
+    user_id: str | None
+    now: datetime
+    side: str
+    db: peewee.Database | None = None
+    session: Session | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PairOptions:
+    """A pair's options (see ``pair()``); the gate settings override ``[tool.harness]``."""
+
+    router: str
+    ordered: bool = False
+    writes: bool = False
+    watch: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    ignore_reasons: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    gate: bool = True
+    tenant_scoped: bool = True
+    cross_tenant_reason: str | None = None
+    float_tolerance: float = 1e-9
+    max_latency_ratio: float | None = None
+    max_queries: int | None = None
+    max_query_ratio: float | None = None
+
+
+class Pair:
+    """A registered pair; built by :func:`pair` and completed by its decorators."""
+
+    def __init__(self, name: str, options: PairOptions, where: str) -> None:
+        self.name = name
+        self.options = options
+        self.where = where
+        self.sides: dict[str, SideFunc] = {}
+        self.cases_func: CasesFunc | None = None
+        self.normalize_hook: NormalizeHook | None = None
+
+    def __repr__(self) -> str:
+        return f"<Pair {self.name} router={self.options.router} ({self.where})>"
+
+    @property
+    def router(self) -> str:
+        return self.options.router
+
+    def legacy(self, func: SideFunc) -> SideFunc:
+        """Register the legacy (peewee) side: ``func(ctx, **params)``."""
+        return self._side("legacy", func)
+
+    def new(self, func: SideFunc) -> SideFunc:
+        """Register the new (SQLAlchemy) side: ``func(ctx, **params)``."""
+        return self._side("new", func)
+
+    def cases(self, func: CasesFunc) -> CasesFunc:
+        """Register the case generator: ``func(fx)`` yields :class:`Case` objects."""
+        self.cases_func = func
+        return func
+
+    def normalize(self, func: NormalizeHook) -> NormalizeHook:
+        """Register a hook applied to each side's normalized result before comparison."""
+        self.normalize_hook = func
+        return func
+
+    def _side(self, side: str, func: SideFunc) -> SideFunc:
+        if side in self.sides:
+            raise RegistrationError.for_pair(self.name, _where(func), f"the {side} side is registered twice")
+        self.sides[side] = func
+        return func
+
+    def check(self) -> None:
+        """Raise a :class:`RegistrationError` when the pair cannot run."""
+        for side in SIDES:
+            if side not in self.sides:
+                raise RegistrationError.for_pair(
+                    self.name, self.where, f"no {side} side; decorate a function with @<pair>.{side}"
+                )
+
+    def make_cases(self, fx: FixtureView) -> list[tuple[str, Case]]:
+        """The pair's cases with their unique labels; one empty case when it has none."""
+        if self.cases_func is None:
+            cases: list[Case] = [Case()]
+        else:
+            try:
+                produced = self.cases_func(fx)
+                cases = list(produced) if produced is not None else []
+            except Exception as exc:
+                raise RegistrationError.for_pair(
+                    self.name, _where(self.cases_func), f"its cases function raised {type(exc).__name__}: {exc}"
+                ) from exc
+            if not cases:
+                cases = [Case()]
+        labelled: list[tuple[str, Case]] = []
+        seen: dict[str, int] = {}
+        for index, case in enumerate(cases):
+            if not isinstance(case, Case):
+                raise RegistrationError.for_pair(
+                    self.name, _where(self.cases_func), f"its cases function yielded {case!r}, not a Case"
+                )
+            self._check_params(case)
+            label = case.display_label(index)
+            if label in seen:
+                seen[label] += 1
+                label = f"{label}#{seen[label]}"
+            else:
+                seen[label] = 1
+            labelled.append((label, case))
+        return labelled
+
+    def _check_params(self, case: Case) -> None:
+        try:
+            json.dumps(dict(case.params), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise RegistrationError.for_pair(
+                self.name,
+                _where(self.cases_func),
+                f"case params {case.params!r} are not JSON-serializable ({exc}); use str, int, float, bool, None, lists and dicts",
+            ) from exc
+        for side, func in self.sides.items():
+            try:
+                inspect.signature(func).bind(None, **case.params)
+            except TypeError as exc:
+                raise RegistrationError.for_pair(
+                    self.name, _where(func), f"the {side} side cannot take the case params {sorted(case.params)}: {exc}"
+                ) from exc
+
+
+def _where(obj: object) -> str:
+    code = getattr(obj, "__code__", None)
+    if code is None:
+        return "?"
+    return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+class Registry:
+    """The pairs known to a run, by name, in registration order."""
+
+    def __init__(self) -> None:
+        self._pairs: dict[str, Pair] = {}
+
+    def add(self, p: Pair) -> None:
+        if p.name in self._pairs:
+            raise RegistrationError.for_pair(
+                p.name, p.where, f"the name is already registered by {self._pairs[p.name].where}"
+            )
+        self._pairs[p.name] = p
+
+    def __iter__(self) -> Iterator[Pair]:
+        return iter(self._pairs.values())
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __getitem__(self, name: str) -> Pair:
+        return self._pairs[name]
+
+    def select(self, patterns: Sequence[str]) -> list[Pair]:
+        """The pairs whose name matches any of the glob patterns (all when none are given)."""
+        if not patterns:
+            return list(self)
+        chosen = [p for p in self if any(fnmatch.fnmatchcase(p.name, pat) for pat in patterns)]
+        unmatched = [pat for pat in patterns if not any(fnmatch.fnmatchcase(p.name, pat) for p in self)]
+        if unmatched:
+            names = ", ".join(sorted(self._pairs)[:8])
+            raise RegistrationError(
+                f"--only {unmatched[0]!r} matches no registered pair; known pairs include: {names}"
+            )
+        return chosen
+
+
+# Pairs registered while a module is being loaded go here; load_pairs swaps in a fresh one.
+_collecting: Registry | None = None
+_module_pairs: dict[str, list[Pair]] = {}
+
+
+def pair(
+    name: str,
+    *,
+    router: str | None = None,
+    ordered: bool = False,
+    writes: bool = False,
+    watch: Iterable[str] = (),
+    ignore: Iterable[str] | Mapping[str, str] = (),
+    keys: Mapping[str, str] | None = None,
+    gate: bool = True,
+    tenant_scoped: bool = True,
+    cross_tenant_reason: str | None = None,
+    float_tolerance: float = 1e-9,
+    normalize: NormalizeHook | None = None,
+    max_latency_ratio: float | None = None,
+    max_queries: int | None = None,
+    max_query_ratio: float | None = None,
+) -> Pair:
+    """Register a pair named ``name`` and return it, to decorate its sides and cases with.
+
+    ``ignore`` takes paths left out of the comparison (``"createdAt"``, ``"[*].updatedAt"``);
+    give a mapping ``{path: reason}`` to record why. ``tenant_scoped=False`` turns the tenant
+    guard off for an operation that legitimately spans organizations; ``cross_tenant_reason``
+    must then say why.
+    """
+    caller = inspect.stack(context=0)[1]
+    where = f"{caller.filename}:{caller.lineno}"
+    if not name or not isinstance(name, str):
+        raise RegistrationError.for_pair(str(name), where, "a pair needs a non-empty string name")
+    if not tenant_scoped and not cross_tenant_reason:
+        raise RegistrationError.for_pair(
+            name, where, "tenant_scoped=False needs cross_tenant_reason='why it spans organizations'"
+        )
+    if writes and not watch:
+        raise RegistrationError.for_pair(name, where, "writes=True needs watch=[table names to compare]")
+    ignore_map = dict(ignore) if isinstance(ignore, Mapping) else {path: "" for path in ignore}
+    options = PairOptions(
+        router=router or name.split(".", 1)[0],
+        ordered=ordered,
+        writes=writes,
+        watch=tuple(watch),
+        ignore=tuple(ignore_map),
+        ignore_reasons=MappingProxyType(ignore_map),
+        keys=MappingProxyType(dict(keys or {})),
+        gate=gate,
+        tenant_scoped=tenant_scoped,
+        cross_tenant_reason=cross_tenant_reason,
+        float_tolerance=float_tolerance,
+        max_latency_ratio=max_latency_ratio,
+        max_queries=max_queries,
+        max_query_ratio=max_query_ratio,
+    )
+    p = Pair(name, options, where)
+    if normalize is not None:
+        p.normalize_hook = normalize
+    if _collecting is not None:
+        _collecting.add(p)
+    module_name = caller.frame.f_globals.get("__name__")
+    if module_name:
+        _module_pairs.setdefault(module_name, []).append(p)
+    return p
+
+
+DEFAULT_PAIRS = "harness.pairs"
+
+
+def load_pairs(sources: Sequence[str] = (), *, include_default: bool = True) -> Registry:
+    """Import the pair modules and return their pairs.
+
+    ``sources`` are dotted module names or ``.py`` file paths (a directory loads each ``.py`` in
+    it). Modules already imported contribute the pairs they registered then.
+    """
+    global _collecting
+    registry = Registry()
+    previous, _collecting = _collecting, registry
+    try:
+        names: list[str] = []
+        if include_default:
+            names.extend(_package_modules(DEFAULT_PAIRS))
+        for source in sources:
+            names.extend(_resolve_source(source))
+        loaded: set[str] = set()
+        for module_name in names:
+            if module_name in loaded:
+                continue
+            loaded.add(module_name)
+            if module_name in sys.modules and module_name in _module_pairs:
+                for p in _module_pairs[module_name]:
+                    registry.add(p)
+                continue
+            _import(module_name)
+    finally:
+        _collecting = previous
+    for p in registry:
+        p.check()
+    return registry
+
+
+def _package_modules(package: str) -> list[str]:
+    pkg = _import(package)
+    names = [package]
+    if hasattr(pkg, "__path__"):
+        names.extend(
+            info.name for info in pkgutil.iter_modules(pkg.__path__, prefix=f"{package}.") if not info.name.rsplit(".", 1)[-1].startswith("_")
+        )
+    return names
+
+
+def _resolve_source(source: str) -> list[str]:
+    path = Path(source)
+    if source.endswith(".py") or path.is_dir() or path.exists():
+        if not path.exists():
+            raise RegistrationError(f"--pairs {source}: no such file; give a .py path or a dotted module name")
+        files = sorted(p for p in path.glob("*.py") if not p.name.startswith("_")) if path.is_dir() else [path]
+        return [_import_file(f) for f in files]
+    try:
+        spec = importlib.util.find_spec(source)
+    except (ImportError, ValueError) as exc:
+        raise RegistrationError(f"--pairs {source}: cannot import it ({exc}); check the module name") from exc
+    if spec is None:
+        raise RegistrationError(f"--pairs {source}: no module of that name; give a dotted module name or a .py path")
+    if spec.submodule_search_locations:
+        return _package_modules(source)
+    return [source]
+
+
+def _import_file(path: Path) -> str:
+    resolved = path.resolve()
+    module_name = f"harness_pairs_{abs(hash(str(resolved))):x}_{resolved.stem}"
+    if module_name in sys.modules:
+        return module_name
+    spec = importlib.util.spec_from_file_location(module_name, resolved)
+    if spec is None or spec.loader is None:
+        raise RegistrationError(f"--pairs {path}: not a loadable Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except RegistrationError:
+        del sys.modules[module_name]
+        raise
+    except Exception as exc:
+        del sys.modules[module_name]
+        raise RegistrationError(f"pair module {path} failed to import: {type(exc).__name__}: {exc}") from exc
+    return module_name
+
+
+def _import(module_name: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_name)
+    except RegistrationError:
+        raise
+    except Exception as exc:
+        raise RegistrationError(
+            f"pair module {module_name} failed to import: {type(exc).__name__}: {exc}"
+        ) from exc

@@ -1,0 +1,387 @@
+"""The records of a run and ``results.json``, the file CI scripts and the HTML report read.
+
+Records are frozen dataclasses; dicts appear only at the JSON edge (``to_json``/``from_json``),
+which is also how a case result travels from a pytest-xdist worker to the controller.
+The file's shape is CONTRACT section 4; fields beyond it are additions, never changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+Status = Literal["equal", "mismatch", "error", "skipped"]
+STATUS_RANK = {"skipped": -1, "equal": 0, "mismatch": 1, "error": 2}
+
+# What a report keeps of one side's result: enough to read, never a 100 MB file.
+MAX_RESULT_ROWS = 50
+MAX_DIFF_ENTRIES = 200
+MAX_STATEMENTS = 100
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement a side sent, with its parameters (as text) and duration."""
+
+    sql: str
+    params: str
+    ms: float
+
+
+@dataclass(frozen=True)
+class SideError:
+    """An exception raised by one side: which side, its type, message, the failing SQL."""
+
+    side: str
+    type: str
+    message: str
+    sql: str | None = None
+    traceback: str | None = None
+
+    def __str__(self) -> str:
+        where = f" (SQL: {self.sql})" if self.sql else ""
+        return f"{self.side} side raised {self.type}: {self.message}{where}"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One side's run of one case: its normalized value or its error, statements and time."""
+
+    side: str
+    value: Any = None
+    error: SideError | None = None
+    ms: float = 0.0
+    statements: tuple[Statement, ...] = ()
+    changes: Any = None  # row changes in the watched tables (writing pairs), normalized
+
+    @property
+    def queries(self) -> int:
+        return len(self.statements)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One differing path: ``kind`` is changed, added (only new has it) or removed (only legacy)."""
+
+    path: str
+    kind: str
+    legacy: Any = None
+    new: Any = None
+
+
+@dataclass(frozen=True)
+class RowCount:
+    """A row found on one side only (unordered comparison), and how many times more it came back."""
+
+    row: Any
+    count: int
+
+
+@dataclass(frozen=True)
+class Diff:
+    """Why two results differ, in terms a person can act on."""
+
+    summary: str
+    changes: tuple[Change, ...] = ()
+    only_legacy: tuple[RowCount, ...] = ()
+    only_new: tuple[RowCount, ...] = ()
+    reordered: bool = False
+    truncated: int = 0  # entries left out of the lists above
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Diff:
+        return cls(
+            summary=data["summary"],
+            changes=tuple(Change(**c) for c in data.get("changes", ())),
+            only_legacy=tuple(RowCount(**r) for r in data.get("only_legacy", ())),
+            only_new=tuple(RowCount(**r) for r in data.get("only_new", ())),
+            reordered=data.get("reordered", False),
+            truncated=data.get("truncated", 0),
+        )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The verdict on two normalized results."""
+
+    equal: bool
+    diff: Diff | None = None
+
+
+@dataclass(frozen=True)
+class SideSummary:
+    """What results.json keeps of one side of a case."""
+
+    queries: int = 0
+    ms: float = 0.0
+    statements: tuple[Statement, ...] = ()
+    result: Any = None
+    result_rows: int | None = None  # the full length when ``result`` is a cut list
+    changes: Any = None
+
+    @classmethod
+    def of(cls, obs: Observation) -> SideSummary:
+        value, total = _cut(obs.value)
+        return cls(
+            queries=obs.queries,
+            ms=round(obs.ms, 4),
+            statements=obs.statements[:MAX_STATEMENTS],
+            result=value,
+            result_rows=total,
+            changes=obs.changes,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SideSummary:
+        return cls(
+            queries=data.get("queries", 0),
+            ms=data.get("ms", 0.0),
+            statements=tuple(Statement(**s) for s in data.get("statements", ())),
+            result=data.get("result"),
+            result_rows=data.get("result_rows"),
+            changes=data.get("changes"),
+        )
+
+
+def _cut(value: Any) -> tuple[Any, int | None]:
+    if isinstance(value, list) and len(value) > MAX_RESULT_ROWS:
+        return value[:MAX_RESULT_ROWS], len(value)
+    return value, None
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """The outcome of one pair on one case."""
+
+    pair: str
+    label: str
+    status: Status
+    tenant_id: str | None = None
+    user_id: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    diff: Diff | None = None
+    error: SideError | None = None
+    legacy: SideSummary = field(default_factory=SideSummary)
+    new: SideSummary = field(default_factory=SideSummary)
+    order: tuple[str, ...] = ("legacy", "new")
+    leaks: tuple[str, ...] = ()  # tenant-guard findings: rows of another organization
+    accepted: str | None = None  # the baseline's reason when this difference is accepted
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pair": self.pair,
+            "label": self.label,
+            "tenant_id": self.tenant_id,
+            "user_id": self.user_id,
+            "params": dict(self.params),
+            "status": self.status,
+            "diff": self.diff.to_json() if self.diff else None,
+            "error": asdict(self.error) if self.error else None,
+            "legacy": self.legacy.to_json(),
+            "new": self.new.to_json(),
+            "order": list(self.order),
+            "leaks": list(self.leaks),
+            "accepted": self.accepted,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], pair: str | None = None) -> CaseResult:
+        return cls(
+            pair=data.get("pair", pair or ""),
+            label=data["label"],
+            status=data["status"],
+            tenant_id=data.get("tenant_id"),
+            user_id=data.get("user_id"),
+            params=data.get("params") or {},
+            diff=Diff.from_json(data["diff"]) if data.get("diff") else None,
+            error=SideError(**data["error"]) if data.get("error") else None,
+            legacy=SideSummary.from_json(data.get("legacy") or {}),
+            new=SideSummary.from_json(data.get("new") or {}),
+            order=tuple(data.get("order") or ("legacy", "new")),
+            leaks=tuple(data.get("leaks") or ()),
+            accepted=data.get("accepted"),
+        )
+
+    @property
+    def fails(self) -> bool:
+        """True when this case breaks equivalence and no baseline entry accepts it."""
+        return self.status in ("mismatch", "error") and self.accepted is None
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Paired latency of a pair: medians and p95 per side, the ratio new/legacy and its 95% CI."""
+
+    legacy_p50_ms: float
+    new_p50_ms: float
+    ratio: float
+    legacy_p95_ms: float | None = None
+    new_p95_ms: float | None = None
+    ratio_low: float | None = None
+    ratio_high: float | None = None
+    rounds: int = 0
+    method: str = "interleaved"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A gate rule a pair broke besides equivalence (latency, query budget)."""
+
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """The outcome of one pair over all its cases."""
+
+    name: str
+    router: str
+    gate: bool
+    cases: tuple[CaseResult, ...]
+    latency: Latency | None = None
+    violations: tuple[Violation, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    skipped_reason: str | None = None
+
+    @property
+    def status(self) -> Status:
+        if not self.cases:
+            return "skipped"
+        worst = max(self.cases, key=lambda c: STATUS_RANK[c.status])
+        return worst.status
+
+    @property
+    def fails_gate(self) -> bool:
+        return self.gate and (any(c.fails for c in self.cases) or bool(self.violations))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "router": self.router,
+            "gate": self.gate,
+            "status": self.status,
+            "cases": [c.to_json() for c in self.cases],
+            "latency": self.latency.to_json() if self.latency else None,
+            "violations": [asdict(v) for v in self.violations],
+            "options": dict(self.options),
+            "skipped_reason": self.skipped_reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PairResult:
+        lat = data.get("latency")
+        return cls(
+            name=data["name"],
+            router=data["router"],
+            gate=data.get("gate", True),
+            cases=tuple(CaseResult.from_json(c, data["name"]) for c in data.get("cases", ())),
+            latency=Latency(**lat) if lat else None,
+            violations=tuple(Violation(**v) for v in data.get("violations", ())),
+            options=data.get("options") or {},
+            skipped_reason=data.get("skipped_reason"),
+        )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A whole run: what ran where, and every pair's result."""
+
+    harness_version: str
+    dialect: str
+    url: str  # always with the password masked
+    pairs: tuple[PairResult, ...]
+    run: Mapping[str, Any] = field(default_factory=dict)  # seed, shuffle seed, sizes, timings
+    gate_reasons: tuple[str, ...] = ()  # run-level reasons the gate failed (stale baseline, ...)
+    baseline: Mapping[str, Any] | None = None
+
+    @property
+    def gate_passed(self) -> bool:
+        return not self.gate_reasons and not any(p.fails_gate for p in self.pairs)
+
+    def summary(self) -> dict[str, Any]:
+        counts = {"equal": 0, "mismatch": 0, "error": 0, "skipped": 0}
+        for p in self.pairs:
+            counts[p.status] += 1
+        return {"pairs": len(self.pairs), **counts, "gate": "pass" if self.gate_passed else "fail"}
+
+    def with_pairs(self, pairs: Iterable[PairResult]) -> RunResult:
+        return replace(self, pairs=tuple(pairs))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "harness_version": self.harness_version,
+            "database": {"dialect": self.dialect, "url": self.url},
+            "summary": self.summary(),
+            "pairs": [p.to_json() for p in self.pairs],
+            "run": dict(self.run),
+            "gate_reasons": list(self.gate_reasons),
+            "baseline": dict(self.baseline) if self.baseline is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunResult:
+        return cls(
+            harness_version=data.get("harness_version", "?"),
+            dialect=data["database"]["dialect"],
+            url=data["database"]["url"],
+            pairs=tuple(PairResult.from_json(p) for p in data.get("pairs", ())),
+            run=data.get("run") or {},
+            gate_reasons=tuple(data.get("gate_reasons") or ()),
+            baseline=data.get("baseline"),
+        )
+
+
+def write_results(result: RunResult, path: Path) -> Path:
+    """Write ``results.json`` atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(result.to_json(), fh, indent=1, ensure_ascii=False, default=str)
+        fh.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_results(path: Path) -> RunResult:
+    """Read a results file written by any run; a clear error names a file that is not one."""
+    from harness.errors import HarnessError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return RunResult.from_json(data)
+    except FileNotFoundError as exc:
+        raise HarnessError(f"{path}: no such results file; run `harness run` first") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise HarnessError(f"{path}: not a harness results file ({type(exc).__name__}: {exc})") from exc
+
+
+def pair_results(cases: Sequence[CaseResult], pairs_meta: Sequence[Mapping[str, Any]]) -> list[PairResult]:
+    """Group case results under their pairs, in the order of ``pairs_meta`` (name, router, gate)."""
+    by_pair: dict[str, list[CaseResult]] = {}
+    for c in cases:
+        by_pair.setdefault(c.pair, []).append(c)
+    return [
+        PairResult(
+            name=m["name"],
+            router=m["router"],
+            gate=m["gate"],
+            cases=tuple(by_pair.get(m["name"], ())),
+            options=m.get("options", {}),
+        )
+        for m in pairs_meta
+    ]

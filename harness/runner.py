@@ -1,0 +1,269 @@
+"""Running a pair on a case: both sides from the same database state, each observed and undone.
+
+Each side runs in its own transaction that is rolled back afterwards, reads too, so that a read
+that writes cannot leak into the next case. The order of the two sides is shuffled per case from
+the run's order seed, so order-dependent effects show up and a run can be replayed. An exception
+in a side is recorded as that case's error, never raised into the run (as Scientist does with a
+candidate's exception).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from harness import changes as row_changes
+from harness.compare import compare
+from harness.errors import NormalizationError
+from harness.normalize import normalize
+from harness.registry import Case, Context, Pair
+from harness.results import CaseResult, Comparison, Diff, Observation, SideError, SideSummary
+from harness.tenancy import find_leaks
+
+if TYPE_CHECKING:
+    from harness.targets import Target
+
+TRACEBACK_LINES = 40
+
+
+@dataclass(frozen=True)
+class PlannedCase:
+    """A pair with one of its cases and the case's unique label: one test item."""
+
+    pair: Pair
+    label: str
+    case: Case
+
+    @property
+    def id(self) -> str:
+        return f"{self.pair.name}[{self.label}]"
+
+
+def side_order(order_seed: int, planned: PlannedCase) -> tuple[str, str]:
+    """The order the two sides run in for this case: a coin flip seeded by run seed and case."""
+    rng = random.Random(f"{order_seed}\0{planned.id}")
+    return ("legacy", "new") if rng.random() < 0.5 else ("new", "legacy")
+
+
+def fixed_now(seed: int) -> datetime:
+    """``ctx.now``: a fixed, aware UTC instant, the same for both sides and for every run."""
+    return datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@contextlib.contextmanager
+def legacy_transaction(target: Target) -> Iterator[Any]:
+    """The legacy side's peewee database inside a transaction that is always rolled back."""
+    db = target.legacy_db
+    db.connect(reuse_if_open=True)
+    with db.atomic() as txn:
+        try:
+            yield db
+        finally:
+            txn.rollback()
+
+
+@contextlib.contextmanager
+def new_transaction(target: Target) -> Iterator[tuple[Any, Any]]:
+    """A connection and a Session for the new side; the outer transaction is always rolled back.
+
+    The Session joins the connection's transaction through a savepoint, so a side that calls
+    ``session.commit()`` commits only the savepoint, and the rollback still undoes it.
+    """
+    from sqlalchemy.orm import Session
+
+    with target.engine.connect() as conn:
+        trans = conn.begin()
+        session = Session(bind=conn, join_transaction_mode="create_savepoint")
+        try:
+            yield conn, session
+        finally:
+            session.close()
+            trans.rollback()
+
+
+def _context(planned: PlannedCase, side: str, now: datetime) -> Context:
+    case = planned.case
+    return Context(tenant_id=case.tenant_id, user_id=case.user_id, now=now, side=side, params=case.params)
+
+
+def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> Observation:
+    """Run one side of a case in a rolled-back transaction and record what it did."""
+    pair = planned.pair
+    func = pair.sides[side]
+    ctx = _context(planned, side, now)
+    log = target.legacy_log if side == "legacy" else target.new_log
+    watch = pair.options.watch if pair.options.writes else ()
+    elapsed = 0.0
+    statements: tuple[Any, ...] = ()
+    try:
+        with _side_transaction(target, side, ctx) as run_sql:
+            before = row_changes.snapshot(target, run_sql, watch) if watch else None
+            with log.recording() as recorded:
+                started = time.perf_counter()
+                wall_start = datetime.now(UTC)
+                try:
+                    value = func(ctx, **dict(planned.case.params))
+                finally:
+                    elapsed = (time.perf_counter() - started) * 1000.0
+                    statements = tuple(recorded)
+                wall_end = datetime.now(UTC)
+            canonical = normalize(value, keys=pair.options.keys)
+            if pair.normalize_hook is not None:
+                canonical = pair.normalize_hook(canonical)
+            changes = None
+            if watch:
+                after = row_changes.snapshot(target, run_sql, watch)
+                changes = row_changes.diff_snapshots(before or {}, after)
+    except NormalizationError as exc:
+        return Observation(side, error=_side_error(side, exc, None), ms=elapsed, statements=statements)
+    except Exception as exc:
+        return Observation(side, error=_side_error(side, exc, log.last_sql), ms=elapsed, statements=statements)
+    return Observation(
+        side,
+        value=canonical,
+        ms=elapsed,
+        statements=statements,
+        changes={"changes": changes, "window": [wall_start.isoformat(), wall_end.isoformat()]} if watch else None,
+    )
+
+
+@contextlib.contextmanager
+def _side_transaction(target: Target, side: str, ctx: Context) -> Iterator[Any]:
+    """Open the side's transaction, set up ``ctx`` and yield a raw-SQL runner for snapshots."""
+    if side == "legacy":
+        with legacy_transaction(target) as db:
+            ctx.db = db
+
+            def run_legacy(sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+                cursor = db.cursor()
+                cursor.execute(sql)  # the raw cursor: the harness's own reads are not recorded
+                return [d[0] for d in cursor.description], list(cursor.fetchall())
+
+            yield run_legacy
+    else:
+        with new_transaction(target) as (conn, session):
+            ctx.session = session
+
+            def run_new(sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+                cursor = conn.connection.driver_connection.cursor()
+                try:
+                    cursor.execute(sql)
+                    return [d[0] for d in cursor.description], list(cursor.fetchall())
+                finally:
+                    cursor.close()
+
+            yield run_new
+
+
+def _side_error(side: str, exc: BaseException, sql: str | None) -> SideError:
+    statement = getattr(exc, "statement", None) or sql
+    lines = traceback.format_exception(exc)
+    text = "".join(lines)
+    tb_lines = text.splitlines()
+    if len(tb_lines) > TRACEBACK_LINES:
+        tb_lines = ["…", *tb_lines[-TRACEBACK_LINES:]]
+    message = " ".join(str(getattr(exc, "orig", None) or exc).split()) or type(exc).__name__
+    return SideError(
+        side=side,
+        type=type(exc).__name__,
+        message=message[:2000],
+        sql=statement,
+        traceback="\n".join(tb_lines),
+    )
+
+
+def judge(planned: PlannedCase, legacy: Observation, new: Observation, order: tuple[str, str]) -> CaseResult:
+    """Compare two observations of a case into its :class:`CaseResult`."""
+    pair = planned.pair
+    case = planned.case
+    error = legacy.error or new.error
+    if legacy.error and new.error and order[0] == "new":
+        error = new.error
+    diff: Diff | None = None
+    status = "error" if error else "equal"
+    leaks: tuple[str, ...] = ()
+    legacy_value, new_value = legacy.value, new.value
+    legacy_changes = new_changes = None
+    if not error:
+        if pair.options.writes:
+            legacy_value, new_value, legacy_changes, new_changes = row_changes.match_fresh_values(legacy, new)
+        comparison = compare(
+            legacy_value,
+            new_value,
+            ordered=pair.options.ordered,
+            ignore=pair.options.ignore,
+            float_tolerance=pair.options.float_tolerance,
+        )
+        if pair.options.writes:
+            comparison = row_changes.merge(
+                comparison,
+                compare(legacy_changes, new_changes, ordered=True, ignore=(), float_tolerance=pair.options.float_tolerance),
+            )
+        if case.tenant_id is not None and pair.options.tenant_scoped:
+            leaks = find_leaks(case.tenant_id, legacy=(legacy_value, legacy_changes), new=(new_value, new_changes))
+        if not comparison.equal:
+            status, diff = "mismatch", comparison.diff
+        if leaks:
+            status = "mismatch"
+            leak_line = f"tenant leak: {leaks[0]}" + (f" (+{len(leaks) - 1} more)" if len(leaks) > 1 else "")
+            diff = Diff(summary=leak_line) if diff is None else Diff(
+                summary=f"{leak_line}; {diff.summary}",
+                changes=diff.changes,
+                only_legacy=diff.only_legacy,
+                only_new=diff.only_new,
+                reordered=diff.reordered,
+                truncated=diff.truncated,
+            )
+    legacy_summary = SideSummary.of(Observation("legacy", legacy_value, legacy.error, legacy.ms, legacy.statements, legacy_changes))
+    new_summary = SideSummary.of(Observation("new", new_value, new.error, new.ms, new.statements, new_changes))
+    return CaseResult(
+        pair=pair.name,
+        label=planned.label,
+        status=status,  # type: ignore[arg-type]
+        tenant_id=case.tenant_id,
+        user_id=case.user_id,
+        params=dict(case.params),
+        diff=diff,
+        error=error,
+        legacy=legacy_summary,
+        new=new_summary,
+        order=order,
+        leaks=leaks,
+    )
+
+
+def run_case(planned: PlannedCase, target: Target, *, order_seed: int, now: datetime | None = None) -> CaseResult:
+    """Run both sides of a case in their shuffled order and judge them."""
+    now = now or fixed_now(0)
+    order = side_order(order_seed, planned)
+    observations = {side: observe(planned, side, target, now) for side in order}
+    return judge(planned, observations["legacy"], observations["new"], order)
+
+
+def time_side(planned: PlannedCase, side: str, target: Target, now: datetime) -> float:
+    """Seconds one side of a case takes, its transaction set-up and rollback excluded."""
+    ctx = _context(planned, side, now)
+    params = dict(planned.case.params)
+    func = planned.pair.sides[side]
+    if side == "legacy":
+        with legacy_transaction(target) as db:
+            ctx.db = db
+            started = time.perf_counter()
+            func(ctx, **params)
+            return time.perf_counter() - started
+    with new_transaction(target) as (_conn, session):
+        ctx.session = session
+        started = time.perf_counter()
+        func(ctx, **params)
+        return time.perf_counter() - started
+
+
+def comparison_of(result: CaseResult) -> Comparison:
+    """The comparison a case result carries (for callers that only need equal/diff)."""
+    return Comparison(equal=result.status == "equal", diff=result.diff)

@@ -1,0 +1,70 @@
+"""Shared fixtures of the project's tests: the three real databases.
+
+``db_url`` is parametrized over SQLite, PostgreSQL and MariaDB. A server that does not answer
+makes its tests skip with the reason locally, and fail when ``CI=true`` (CI must never go green
+by skipping). ``HARNESS_TEST_DATABASES`` (comma-separated: sqlite,postgresql,mysql) narrows the
+set, as tox's per-database environments do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from functools import cache
+
+import pytest
+
+SERVER_URLS = {
+    "postgresql": os.environ.get("HARNESS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    "mysql": os.environ.get("HARNESS_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+}
+ALL_DATABASES = ("sqlite", "postgresql", "mysql")
+
+
+def selected_databases() -> tuple[str, ...]:
+    chosen = os.environ.get("HARNESS_TEST_DATABASES")
+    if not chosen:
+        return ALL_DATABASES
+    return tuple(name.strip() for name in chosen.split(",") if name.strip())
+
+
+@cache
+def server_problem(name: str) -> str | None:
+    """None when the server answers, else why not."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from harness.targets import parse_url
+
+    try:
+        engine = create_engine(parse_url(SERVER_URLS[name]).sqlalchemy_url(), poolclass=NullPool)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+    return None
+
+
+def url_for(name: str) -> str | None:
+    """The URL of database ``name`` (None for SQLite), skipping or failing when it is down."""
+    if name == "sqlite":
+        return None
+    problem = server_problem(name)
+    if problem:
+        message = f"{name} server at {SERVER_URLS[name]} does not answer ({problem})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; CI must run every database", pytrace=False)
+        pytest.skip(message)
+    return SERVER_URLS[name]
+
+
+@pytest.fixture(params=selected_databases())
+def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None (a SQLite file), or a server URL; parametrized over the databases."""
+    yield url_for(request.param)
+
+
+@pytest.fixture(params=selected_databases())
+def dialect_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
