@@ -2,31 +2,34 @@
 
 **The round.** A round runs every case of the pair once per side, the two sides of a case back to
 back (``A B A B …``), and the side that goes first alternates from round to round, so a cache the
-first call warms, or a machine that slows down halfway, weighs on both sides alike. Running every
-case in each round (rather than rotating one case per round) makes each round a sample of the
-same workload, so the per-round ratios differ only by noise, not by which case came up. A side's
-sample for a round is its mean time per call over the pair's cases, which is what ``*_p50_ms``
-and ``*_p95_ms`` report: "a call of this operation, averaged over its cases".
+first call warms, or a machine that slows down halfway, weighs on both sides alike. Every case
+runs in every round (rather than one case per round, rotating), so each case contributes the
+same number of samples however the budget ends. ``*_p50_ms`` and ``*_p95_ms`` are over the
+single calls of all cases and rounds: "a call of this operation".
 
-**The budget.** Warm-up rounds (not recorded) fill caches and connection pools and give the first
-estimate of a round's wall-clock cost, transactions included; rounds then run until the next two
-would not fit in ``budget_s`` (warm-up included), never fewer than ``min_rounds`` and never more
-than ``max_rounds``. The count is kept even so that each side goes first equally often.
+**The budget.** Warm-up rounds (not recorded) fill caches and connection pools; their time counts
+against ``budget_s``. Rounds then run while the next two still fit in it, judged by the mean
+wall-clock cost of the rounds so far (transactions included), never fewer than ``min_rounds`` and
+never more than ``max_rounds``. The count is kept even, so each side goes first equally often: a
+pair with many slow cases can overrun a small budget to reach ``min_rounds``.
 
-**The estimator.** ``ratio`` is the median of the per-round ratios new/legacy. Pairing cancels
-what a shared machine does to both sides of a round (another process takes the CPU for a while,
-the disk cache is cold), and the median ignores the rounds where the noise hit only one side:
-up to half the rounds can be wild without moving it, where a ratio of means follows every
-outlier. Its 95% confidence interval needs no assumption about the distribution: the number of
-per-round ratios below the true median is Binomial(n, 1/2), so two order statistics of the sorted
-ratios bound it (with fewer than 6 rounds no pair of them reaches 95%; the interval is then
-min..max and covers 1 - 2^(1-n)). An even count's median is the geometric mean of the middle two,
-so the ratio of A/B is exactly the inverse of the ratio of B/A.
+**The estimator.** ``ratio`` is the median of the paired ratios new/legacy, one per case per
+round: the two calls of a pair run back to back, milliseconds apart. Pairing cancels what a shared
+machine does to both of them (another process holds the CPU for a while, a cold disk cache), and
+the median ignores the pairs where the noise hit one call only: up to half of them can be wild
+without moving it, where a ratio of means follows every outlier. Pairing single calls rather than
+whole rounds matters on a busy 2-core machine: a round of several cases is far more likely to
+catch a scheduler hiccup on one side than two adjacent calls are (A/A runs on such a machine:
+half the spread of the ratios, intervals 30-60% narrower). The 95% confidence interval assumes
+no distribution: the number of ratios below the true median is Binomial(n, 1/2), so two order
+statistics of the sorted ratios bound it (with fewer than 6 pairs none reach 95%; the interval is
+then min..max, covering 1 - 2^(1-n)). An even count's median is the geometric mean of the middle
+two, so the ratio of A/B is exactly the inverse of the ratio of B/A.
 
 **pytest-xdist.** pytest-benchmark switches itself off under xdist, so each worker times its
 pairs with :func:`measure_pair`. The workers share the machine's cores: absolute milliseconds
-come out inflated, and more so the more workers run, while the ratio stays fair, since both sides
-of a round run back to back on the same worker under the same load.
+come out inflated, and more so the more workers run, while the ratio stays fair, since the two
+calls of each pair run back to back on the same worker under the same load.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -75,7 +79,8 @@ def measure_pair(
     ``sides`` names what is compared as (A, B); ``("legacy", "legacy")`` is an A/A calibration.
     ``timer`` times one side of one case (default :func:`harness.runner.time_side`) and ``clock``
     measures the budget; tests pass fakes of both. A case whose side raises is left out (the
-    equivalence run reports the error); None when no case can be timed at all.
+    equivalence run reports the error); None when no case can be timed at all. The result's
+    ``rounds`` counts rounds; its interval is over the rounds x cases paired calls.
 
     Example::
 
@@ -113,8 +118,9 @@ def measure_pair(
             index = 0
             measured_started = clock()
             continue
-        samples_a.append(timed[0] / len(active))
-        samples_b.append(timed[1] / len(active))
+        for seconds_a, seconds_b in timed:
+            samples_a.append(seconds_a)
+            samples_b.append(seconds_b)
         index += 1
         if index % 2 or index < min_rounds:
             continue
@@ -123,7 +129,8 @@ def measure_pair(
         per_round = (clock() - measured_started) / index
         if clock() - started + 2 * per_round > budget_s:
             break
-    return latency_from_samples(samples_a, samples_b, paired=True, method="interleaved")
+    latency = latency_from_samples(samples_a, samples_b, paired=True, method="interleaved")
+    return replace(latency, rounds=index)
 
 
 class _Failed:
@@ -142,20 +149,22 @@ def _run_round(
     now: datetime,
     sides: tuple[str, str],
     index: int,
-) -> tuple[float, float] | _Failed:
+) -> list[tuple[float, float]] | _Failed:
     """One round: each case's two sides back to back, the first side alternating with ``index``.
 
-    Returns the summed seconds of side A and of side B, or the case whose side raised.
+    Returns the seconds of side A and side B per case, or the case whose side raised.
     """
-    first, second = (0, 1) if index % 2 == 0 else (1, 0)
-    totals = [0.0, 0.0]
+    order = (0, 1) if index % 2 == 0 else (1, 0)
+    timed = []
     for planned in cases:
-        for slot in (first, second):
+        seconds = [0.0, 0.0]
+        for slot in order:
             try:
-                totals[slot] += timer(planned, sides[slot], target, now)
+                seconds[slot] = timer(planned, sides[slot], target, now)
             except Exception:
                 return _Failed(planned)
-    return totals[0], totals[1]
+        timed.append((seconds[0], seconds[1]))
+    return timed
 
 
 def latency_from_samples(
@@ -164,11 +173,15 @@ def latency_from_samples(
     *,
     paired: bool,
     method: str,
+    calls: int = 1,
     confidence: float = CONFIDENCE,
     seed: int = BOOTSTRAP_SEED,
     resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> Latency:
-    """The :class:`Latency` of two lists of per-call durations in seconds.
+    """The :class:`Latency` of two lists of durations in seconds, one per round.
+
+    ``calls`` is how many calls one sample covers (a round over a pair's cases); the ms are
+    reported per call, the ratio does not depend on it.
 
     ``paired``: sample ``i`` of each side was taken in the same round (interleaved), and the ratio
     is the median of the paired ratios with its binomial order-statistic interval. Unpaired
@@ -183,8 +196,10 @@ def latency_from_samples(
     """
     if not legacy_s or not new_s:
         raise ValueError("latency_from_samples needs at least one sample per side")
-    legacy = [max(float(x), MIN_SECONDS) for x in legacy_s]
-    new = [max(float(x), MIN_SECONDS) for x in new_s]
+    if calls < 1:
+        raise ValueError(f"calls must be 1 or more, got {calls}")
+    legacy = [max(float(x) / calls, MIN_SECONDS) for x in legacy_s]
+    new = [max(float(x) / calls, MIN_SECONDS) for x in new_s]
     if paired:
         if len(legacy) != len(new):
             raise ValueError(

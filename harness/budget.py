@@ -9,6 +9,10 @@ max_query_ratio=2)``), else from ``[tool.harness]``; a rule with neither is off.
 - ``max_queries``: the new side sent more statements than this in a case.
 - ``max_query_ratio``: the new side sent more than ``ratio x max(legacy statements, 1)``.
 
+Statements are counted without transaction control (BEGIN, SAVEPOINT, RELEASE, COMMIT,
+ROLLBACK): the new side's Session opens a savepoint the legacy side has no counterpart for, and a
+budget is about the queries an operation sends, not how it brackets them.
+
 When a query rule is broken, the message names the statement the new side repeated most (an
 N+1 pattern, once literal values and placeholders are collapsed), since that is what to fix.
 Cases that raised are skipped here: their error already fails them.
@@ -26,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from harness.results import CaseResult, Latency, Statement, Violation
+from harness.results import CaseResult, Latency, SideSummary, Statement, Violation
 
 if TYPE_CHECKING:
     from harness.registry import Pair
@@ -124,14 +128,14 @@ def check(
 
     limit, source = threshold(pair, config, "max_queries")
     if limit is not None:
-        over = [c for c in runnable if c.new.queries > limit]
+        over = [c for c in runnable if query_count(c.new) > limit]
         if over:
             setting = f"max_queries {limit} {source}"
             violations.append(_query_violation("max_queries", over, _new_queries, setting))
 
     ratio, source = threshold(pair, config, "max_query_ratio")
     if ratio is not None:
-        over = [c for c in runnable if c.new.queries > ratio * max(c.legacy.queries, 1)]
+        over = [c for c in runnable if _query_ratio(c) > ratio]
         if over:
             setting = f"max_query_ratio {ratio:g} {source}"
             violations.append(_query_violation("max_query_ratio", over, _query_ratio, setting))
@@ -144,12 +148,22 @@ def check(
     return violations
 
 
+def query_count(side: SideSummary) -> int:
+    """The statements a side sent, transaction control left out.
+
+    ``side.statements`` may be cut short in a results file; the statements beyond it are
+    counted as queries, since that is what they almost always are.
+    """
+    control = sum(1 for s in side.statements if _TRANSACTION_CONTROL.match(s.sql))
+    return max(side.queries - control, 0)
+
+
 def _new_queries(case: CaseResult) -> float:
-    return case.new.queries
+    return query_count(case.new)
 
 
 def _query_ratio(case: CaseResult) -> float:
-    return case.new.queries / max(case.legacy.queries, 1)
+    return query_count(case.new) / max(query_count(case.legacy), 1)
 
 
 def _query_violation(
@@ -161,8 +175,8 @@ def _query_violation(
     """One violation per rule and pair, told through its worst case; the others are named."""
     worst = max(over, key=worst_by)
     message = (
-        f"{worst.pair}[{worst.label}]: new side sent {worst.new.queries} statements, "
-        f"legacy {worst.legacy.queries} ({setting})"
+        f"{worst.pair}[{worst.label}]: new side sent {query_count(worst.new)} statements, "
+        f"legacy {query_count(worst.legacy)} ({setting})"
     )
     repeated = repeated_statement(worst.new.statements)
     if repeated is not None:

@@ -87,7 +87,12 @@ def _as_aa(latency: Latency) -> Latency:
 
 @dataclass(frozen=True)
 class Spread:
-    """The A/A ratios over all pairs: their range and median, and the extremes of the intervals."""
+    """The A/A ratios over all pairs, and what their intervals mean for ``max_latency_ratio``.
+
+    ``highest_low`` is the largest lower bound: a threshold at or below it would have failed a
+    pair measured against itself. ``margin`` is the median of ratio / lower bound: how far above
+    the threshold a real slowdown must be before its interval clears it.
+    """
 
     pairs: int
     low: float
@@ -96,24 +101,31 @@ class Spread:
     ci_low: float
     ci_high: float
     excluding_one: int
+    highest_low: float
+    highest_low_pair: str
+    margin: float
 
 
 def spread(rows: Sequence[CalibrationRow]) -> Spread | None:
     """Summarize the measured rows; None when no pair could be timed."""
-    timed = [r.latency for r in rows if r.latency is not None]
+    timed = [(r.pair, r.latency) for r in rows if r.latency is not None]
     if not timed:
         return None
-    ratios = [lat.ratio for lat in timed]
-    lows = [lat.ratio_low if lat.ratio_low is not None else lat.ratio for lat in timed]
-    highs = [lat.ratio_high if lat.ratio_high is not None else lat.ratio for lat in timed]
+    ratios = [lat.ratio for _, lat in timed]
+    lows = [(lat.ratio if lat.ratio_low is None else lat.ratio_low, name) for name, lat in timed]
+    highs = [lat.ratio_high if lat.ratio_high is not None else lat.ratio for _, lat in timed]
+    highest_low, highest_low_pair = max(lows)
     return Spread(
         pairs=len(timed),
         low=min(ratios),
         median=statistics.median(ratios),
         high=max(ratios),
-        ci_low=min(lows),
+        ci_low=min(low for low, _ in lows),
         ci_high=max(highs),
         excluding_one=sum(1 for r in rows if r.excludes_one),
+        highest_low=highest_low,
+        highest_low_pair=highest_low_pair,
+        margin=statistics.median(ratio / low for ratio, (low, _) in zip(ratios, lows, strict=True)),
     )
 
 
@@ -163,13 +175,16 @@ def format_calibration(rows: Sequence[CalibrationRow]) -> str:
         f"min {summary.low:.3f}, median {summary.median:.3f}, max {summary.high:.3f}; "
         f"intervals span {summary.ci_low:.3f}-{summary.ci_high:.3f}"
     )
-    expected = max(1, round(summary.pairs * 0.05))
     out.append(
         f"{summary.excluding_one} of {summary.pairs} A/A intervals exclude 1 "
-        f"(about {expected} expected by chance at 95%)"
+        f"({summary.pairs * 0.05:.1f} expected by chance at 95%; many more means a timing bias)"
     )
     out.append(
-        f"the latency gate fails a pair only when its whole interval lies above max_latency_ratio; "
-        f"on this machine a threshold below {summary.ci_high:.2f} is within the A/A noise"
+        f"highest lower bound {summary.highest_low:.3f} ({summary.highest_low_pair}): a "
+        "max_latency_ratio at or below it would have failed a pair timed against itself"
+    )
+    out.append(
+        f"median margin {100 * (summary.margin - 1):.1f}%: a real slowdown fails the gate once it "
+        "is about that far above max_latency_ratio (a longer --bench-time narrows it)"
     )
     return "\n".join(out)

@@ -140,7 +140,7 @@ def canonical_key(value: Any) -> Any:
     if cls is bool:
         return TRUE if value else FALSE
     if cls is dict:
-        return (DICT, tuple(sorted(zip(value, map(canonical_key, value.values())))))
+        return (DICT, tuple(sorted(zip(value, map(canonical_key, value.values()), strict=True))))
     if cls is list:
         return (LIST, tuple(map(canonical_key, value)))
     return value

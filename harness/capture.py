@@ -43,8 +43,22 @@ class StatementLog:
         return self._active
 
     def add(self, sql: str, params: Any, ms: float) -> None:
-        if self._active:
+        if self._active and not is_transaction_control(sql):
             self.statements.append(Statement(sql=sql, params=params_text(params), ms=round(ms, 4)))
+
+
+_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT", "ROLLBACK")
+
+
+def is_transaction_control(sql: str) -> bool:
+    """True for BEGIN/COMMIT/ROLLBACK and savepoints: how an ORM frames work, not the work.
+
+    The harness runs each side inside its own transaction, so an ORM's nested transaction shows
+    up as savepoints on one side and not the other; counting them would fail a query budget for
+    nothing a user could act on.
+    """
+    head = sql.lstrip()[:24].upper()
+    return head.startswith(_CONTROL)
 
 
 def params_text(params: Any) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from harness.canonical import DATETIME_TAG
 from harness.normalize import normalize
 from harness.results import Change, Comparison, Diff, Observation
 
@@ -88,7 +89,7 @@ def _mask_clock(value: Any, window: tuple[datetime, datetime], seen: set[Any]) -
     if isinstance(value, datetime):
         naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
         if window[0] <= naive <= window[1]:
-            seen.add(normalize(value))
+            seen.add(_clock_key(normalize(value)))
             return NOW_TOKEN
         return value
     if isinstance(value, dict):
@@ -98,8 +99,15 @@ def _mask_clock(value: Any, window: tuple[datetime, datetime], seen: set[Any]) -
     return value
 
 
+def _clock_key(canonical: Any) -> Any:
+    """A hashable key for a canonical datetime (a one-key tagged dict)."""
+    return (DATETIME_TAG, canonical[DATETIME_TAG])
+
+
 def _replace(value: Any, mapping: Mapping[Any, str]) -> Any:
     if isinstance(value, dict):
+        if len(value) == 1 and DATETIME_TAG in value:
+            return mapping.get(_clock_key(value), value)
         return {k: _replace(v, mapping) for k, v in value.items()}
     if isinstance(value, list):
         return [_replace(v, mapping) for v in value]

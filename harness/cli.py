@@ -105,7 +105,7 @@ def seed(**values: Any) -> None:
         for table, count in db.counts.items():
             click.echo(f"{table:<{width}}  {count:>8}")
         total = sum(db.counts.values())
-        click.echo(f"{'total':<{width}}  {total:>8}  ({total / max(db.seconds, 1e-9):,.0f} rows/s)")
+        click.echo(f"{'total':<{width}}  {total:>8}  (schema and data in {db.seconds:.2f}s)")
         click.echo(f"database: {db.target.display_url}")
 
 
@@ -121,7 +121,12 @@ def schema_diff(**values: Any) -> None:
     provider = load_provider(config.fixture)
     with open_target(config.db, keep=config.keep_db) as target:
         provider.create_schema(target)
-        diff = diff_schema(legacy_models=provider.legacy_models(), new_metadata=provider.new_metadata(), engine=target.engine)
+        diff = diff_schema(
+            legacy_models=provider.legacy_models(),
+            new_metadata=provider.new_metadata(),
+            engine=target.engine,
+            legacy_db=target.legacy_db,
+        )
         click.echo(format_schema_diff(diff))
         if config.keep_db:
             click.echo(f"database kept: {target.display_url}")

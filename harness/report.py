@@ -54,6 +54,7 @@ MAX_CHART_PAIRS = 80
 MAX_MARKS = 500  # changed paths and one-sided rows looked for in the drawn results
 RUN_KEYS = ("seed", "shuffle_seed", "tenants", "scale", "started_at", "duration_s", "argv")
 CHART_WIDTH = 520  # px of the longest bar
+FAILING = ("mismatch", "error")
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ def render_report(result: RunResult, *, out_dir: Path) -> Path:
     html = env.get_template("report.html.j2").render(
         r=result,
         # Every key optional: a results file from an older or newer harness still draws.
-        run={key: result.run.get(key) for key in RUN_KEYS},
+        run={key: result.run.get(key) for key in RUN_KEYS}
+        | {"shuffle_seed": result.run.get("shuffle_seed", result.run.get("order_seed"))},
         interrupted=bool(result.run.get("interrupted")),
         baseline=result.baseline or {},
         summary=result.summary(),
@@ -141,7 +143,7 @@ def _pair_views(result: RunResult, case_template: jinja2.Template) -> list[PairV
         for case in pair.cases:
             counts[case.status] = counts.get(case.status, 0) + 1
         # Unaccepted failures first, then accepted ones: the page opens on what blocks a merge.
-        failing = sorted((c for c in pair.cases if c.status != "equal"), key=lambda c: not c.fails)
+        failing = sorted((c for c in pair.cases if c.status in FAILING), key=lambda c: not c.fails)
         detailed: list[Markup] = []
         rest: list[CaseResult] = []
         budget_cut = 0
@@ -156,7 +158,7 @@ def _pair_views(result: RunResult, case_template: jinja2.Template) -> list[PairV
                 html = Markup(case_template.render(c=case, d=_case_detail(case)))
                 budget -= len(html)
                 detailed.append(html)
-        rest.extend(c for c in pair.cases if c.status == "equal")
+        rest.extend(c for c in pair.cases if c.status not in FAILING)
         shown = rest[: max(0, min(COMPACT_CASES_PER_PAIR, compact_left))]
         compact_left -= len(shown)
         legacy, new, ratio, benched = _latency(pair)

@@ -1,4 +1,4 @@
-"""``harness schema-diff``: the legacy models, the new models and the live database, side by side.
+"""``harness schema-diff``: the legacy models, the new models and the live database side by side.
 
 Three descriptions of one schema are compared table by table: presence, columns (type in a
 dialect-aware canonical form, nullability, server default), primary key, foreign keys (columns,
@@ -20,11 +20,25 @@ Example::
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
+from harness.schema_hints import (
+    SHORT,
+    WHO,
+    Hint,
+    action_hint,
+    column_hint,
+    default_hint,
+    fk_hint,
+    generic_hint,
+    index_hint,
+    nullable_hint,
+    rename_hint,
+    type_hint,
+)
 from harness.schema_live import live_shape
 from harness.schema_model import (
     SIDES,
@@ -35,6 +49,7 @@ from harness.schema_model import (
     legacy_shape,
     new_shape,
 )
+from harness.schema_types import dialect_family
 
 if TYPE_CHECKING:
     import peewee
@@ -43,12 +58,6 @@ if TYPE_CHECKING:
 
 # The harness keeps no bookkeeping tables in the fixture database today; name any it adds here.
 HARNESS_TABLES: frozenset[str] = frozenset()
-
-_WHO = {
-    "legacy": "the legacy (peewee) model",
-    "new": "the new (SQLAlchemy) model",
-    "live": "the live database",
-}
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,7 @@ def diff_schema(
     legacy_db: peewee.Database | None = None,
     ignore_tables: Iterable[str] = HARNESS_TABLES,
 ) -> SchemaDiff:
-    """Compare peewee ``legacy_models``, SQLAlchemy ``new_metadata`` and the database of ``engine``.
+    """Compare peewee ``legacy_models``, SQLAlchemy ``new_metadata`` and ``engine``'s database.
 
     Types are what each ORM would emit on ``engine``'s dialect; pass ``legacy_db`` (the peewee
     database the live schema was created with, e.g. ``target.legacy_db``) when its
@@ -128,7 +137,7 @@ def diff_schema(
     ignored = frozenset(ignore_tables)
     legacy = legacy_shape(
         [m for m in legacy_models if m._meta.table_name not in ignored],
-        dialect=engine.dialect.name,
+        dialect=dialect_family(engine.dialect.name),
         database=legacy_db,
     )
     new = new_shape(new_metadata, dialect=engine.dialect, ignore=ignored)
@@ -139,7 +148,7 @@ def diff_schema(
 def compare_shapes(legacy: SchemaShape, new: SchemaShape, live: SchemaShape) -> SchemaDiff:
     """Compare three :class:`SchemaShape` values (the pure part of :func:`diff_schema`)."""
     shapes = {"legacy": legacy, "new": new, "live": live}
-    out = _Collector(live.dialect)
+    out = _Collector()
     counts = {"columns": 0, "indexes": 0, "foreign_keys": 0}
     names = sorted(set().union(*(s.tables for s in shapes.values())))
     for name in names:
@@ -155,6 +164,11 @@ def compare_shapes(legacy: SchemaShape, new: SchemaShape, live: SchemaShape) -> 
         counts["foreign_keys"] += _compare_foreign_keys(out, name, found, in_play)
         counts["indexes"] += _compare_indexes(out, name, found, in_play)
     notes = [f"{side}: {n}" for side, shape in shapes.items() for n in shape.notes] + out.notes
+    if out.implicit:
+        notes.append(
+            "live: indexes MySQL made itself for unindexed foreign keys, not compared: "
+            + ", ".join(out.implicit)
+        )
     return SchemaDiff(
         dialect=live.dialect,
         differences=tuple(out.differences),
@@ -166,10 +180,10 @@ def compare_shapes(legacy: SchemaShape, new: SchemaShape, live: SchemaShape) -> 
 class _Collector:
     """Turns disagreeing values into :class:`SchemaDifference` records with a message each."""
 
-    def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
+    def __init__(self) -> None:
         self.differences: list[SchemaDifference] = []
         self.notes: list[str] = []
+        self.implicit: list[str] = []  # indexes the database made itself, as table.name
 
     def check(
         self,
@@ -178,7 +192,7 @@ class _Collector:
         aspect: str,
         values: Mapping[str, str | None],
         in_play: Sequence[str],
-        hint: Callable[[str, str | None], str] | None = None,
+        hint: Hint = generic_hint,
     ) -> bool:
         """Record a difference when the sides in play disagree; True when one was recorded."""
         if len({values[side] for side in in_play}) <= 1:
@@ -189,9 +203,8 @@ class _Collector:
         else:
             others = [side for side in in_play if side != odd]
             expected = values[others[0]]
-            against = " and ".join(_WHO[s].split(" (")[0].removeprefix("the ") for s in others)
-            fix = (hint or _generic_hint)(odd, expected)
-            message = f"{_WHO[odd]} differs from the {against}: {fix}"
+            against = " and ".join(SHORT[s] for s in others)
+            message = f"{WHO[odd]} differs from {against}: {hint(odd, expected)}"
         full = {side: (values[side] if side in in_play else None) for side in SIDES}
         self.differences.append(SchemaDifference(table, column, aspect, **full, message=message))
         return True
@@ -208,66 +221,56 @@ def _odd_side(values: Mapping[str, str | None], in_play: Sequence[str]) -> str |
     return None
 
 
-def _generic_hint(side: str, expected: str | None) -> str:
-    if side == "live":
-        return f"migrate the database to {expected or 'drop it'} (or recreate it from the legacy models)"
-    model = "the SQLAlchemy model" if side == "new" else "the peewee model"
-    return f"make {model} say {expected}" if expected is not None else f"remove it from {model}"
-
-
-# --- columns ---------------------------------------------------------------------------------------
+# --- columns -------------------------------------------------------------------------------------
 
 
 def _compare_columns(
     out: _Collector, table: str, tables: Mapping[str, TableShape], in_play: Sequence[str]
 ) -> int:
     columns = {side: dict(t.columns) for side, t in tables.items()}
-    renamed = _renames(columns, in_play)
     keys = sorted(set().union(*(set(columns[s]) for s in in_play)))
-    for side, (expected, actual) in renamed.items():
+    for side, (expected, actual) in _renames(columns, in_play).items():
         values = {s: (expected if s != side else actual) for s in in_play}
-        out.check(
-            table, expected, "column name", values, in_play,
-            lambda odd, exp, actual=actual: _rename_hint(odd, exp, actual),
-        )  # fmt: skip
+        out.check(table, expected, "column name", values, in_play, rename_hint(actual))
+        # compared from here on under the name the other two sides give it
         columns[side][expected] = columns[side].pop(actual)
         keys.remove(actual)
     for key in keys:
-        found = {s: columns[s].get(key) for s in in_play}
-        present = {s: ("present" if c is not None else None) for s, c in found.items()}
-        out.check(
-            table,
-            key,
-            "column",
-            present,
-            in_play,
-            lambda odd, exp, key=key: _column_hint(odd, exp, key),
-        )
-        have = [s for s in in_play if found[s] is not None]
-        if len(have) < 2:
+        found = {s: columns[s][key] for s in in_play if key in columns[s]}
+        present = {s: ("present" if s in found else None) for s in in_play}
+        out.check(table, key, "column", present, in_play, column_hint(key))
+        if len(found) < 2:
             continue
-        shapes: dict[str, ColumnShape] = {s: c for s, c in found.items() if c is not None}
-        out.check(
-            table, key, "type", {s: c.type for s, c in shapes.items()}, have, _type_hint(shapes)
-        )
-        nullable = {s: ("NULL" if c.nullable else "NOT NULL") for s, c in shapes.items()}
-        out.check(table, key, "nullable", nullable, have, _nullable_hint)
-        default = {s: c.default if c.default is not None else "(none)" for s, c in shapes.items()}
-        out.check(table, key, "default", default, have, _default_hint)
-        if "legacy" in shapes and "new" in shapes:
-            py = shapes["legacy"].python_default, shapes["new"].python_default
-            if py[0] != py[1]:
-                out.notes.append(
-                    f"{table}.{key}: Python-side default legacy={py[0] or '(none)'} new={py[1] or '(none)'} "
-                    "(applied by the ORM, not the database; not counted)"
-                )
+        have = list(found)
+        out.check(table, key, "type", {s: c.type for s, c in found.items()}, have, type_hint(found))
+        nullable = {s: ("NULL" if c.nullable else "NOT NULL") for s, c in found.items()}
+        out.check(table, key, "nullable", nullable, have, nullable_hint)
+        default = {s: c.default if c.default is not None else "(none)" for s, c in found.items()}
+        out.check(table, key, "default", default, have, default_hint)
+        if "legacy" in found and "new" in found:
+            _note_python_defaults(out, f"{table}.{key}", found["legacy"], found["new"])
     return len(keys)
+
+
+def _note_python_defaults(
+    out: _Collector, where: str, legacy: ColumnShape, new: ColumnShape
+) -> None:
+    # Each ORM's models live in their own module: same-named callables count as one.
+    if _callable_key(legacy.python_default) != _callable_key(new.python_default):
+        out.notes.append(
+            f"{where}: Python-side default legacy={legacy.python_default or '(none)'} "
+            f"new={new.python_default or '(none)'} (applied by the ORM, not the database)"
+        )
+
+
+def _callable_key(description: str | None) -> str | None:
+    return description.split(" from ")[0] if description else None
 
 
 def _renames(
     columns: Mapping[str, Mapping[str, ColumnShape]], in_play: Sequence[str]
 ) -> dict[str, tuple[str, str]]:
-    """Per side, a column it names differently from the two other sides: side -> (expected, actual)."""
+    """Per side, a column it names unlike the two others agree: side -> (expected, actual)."""
     found: dict[str, tuple[str, str]] = {}
     if len(in_play) < 3:
         return found
@@ -290,63 +293,7 @@ def _renames(
     return found
 
 
-def _rename_hint(side: str, expected: str | None, actual: str) -> str:
-    if side == "new":
-        return f"it names the column {actual!r}; map the physical name: mapped_column({expected!r}, ...)"
-    if side == "legacy":
-        return f"it names the column {actual!r}; set column_name={expected!r} on the field"
-    return f"the column is {actual!r} there; rename it to {expected!r} or recreate the database"
-
-
-def _column_hint(side: str, expected: str | None, column: str) -> str:
-    if expected is None:  # the odd side has a column the others lack
-        return {
-            "new": f"remove {column!r} from the SQLAlchemy model or add it to the legacy model",
-            "legacy": f"remove the field for {column!r} from the peewee model or add it to the new model",
-            "live": f"the database has an extra column {column!r}; recreate it from the legacy models",
-        }[side]
-    return {
-        "new": f"add a mapped column {column!r} to the SQLAlchemy model",
-        "legacy": f"add a field with column_name={column!r} to the peewee model",
-        "live": f"the database lacks {column!r}; recreate it from the legacy models",
-    }[side]
-
-
-def _type_hint(shapes: Mapping[str, ColumnShape]) -> Callable[[str, str | None], str]:
-    def hint(side: str, expected: str | None) -> str:
-        declared = shapes[side].declared
-        if side == "new":
-            return f"it compiles to {declared}; use a type that compiles to {expected} (with_variant per dialect)"
-        if side == "legacy":
-            return f"peewee emits {declared}; use a field (max_length, max_digits...) that emits {expected}"
-        return f"the column is {declared}; ALTER it to {expected} or recreate the database"
-
-    return hint
-
-
-def _nullable_hint(side: str, expected: str | None) -> str:
-    flag = expected == "NULL"
-    if side == "new":
-        return f"set nullable={flag} on the column (Optional[...] in Mapped[] for NULL)"
-    if side == "legacy":
-        return f"set null={flag} on the field"
-    return f"ALTER the column to {expected} or recreate the database"
-
-
-def _default_hint(side: str, expected: str | None) -> str:
-    none = expected == "(none)"
-    if side == "new":
-        return "remove server_default" if none else f"set server_default=text({expected!r})"
-    if side == "legacy":
-        return (
-            "remove the DEFAULT constraint"
-            if none
-            else f"add constraints=[SQL({'DEFAULT ' + str(expected)!r})]"
-        )
-    return f"ALTER the column's default to {expected} or recreate the database"
-
-
-# --- keys and indexes -----------------------------------------------------------------------------
+# --- keys and indexes ----------------------------------------------------------------------------
 
 
 def _tuple_text(columns: Sequence[str]) -> str:
@@ -369,57 +316,29 @@ def _compare_foreign_keys(
         found = {s: by_columns[s].get(key) for s in in_play}
         column = ", ".join(key)
         target = {s: (fk.target if fk is not None else None) for s, fk in found.items()}
-        if out.check(table, column, "foreign key", target, in_play, _fk_hint(column)):
+        if out.check(table, column, "foreign key", target, in_play, fk_hint(column)):
             continue
         have = [s for s in in_play if found[s] is not None]
         for aspect, attr in (("on delete", "on_delete"), ("on update", "on_update")):
             values = {s: getattr(found[s], attr) for s in have}
-            out.check(table, column, aspect, values, have, _action_hint(aspect))
+            out.check(table, column, aspect, values, have, action_hint(aspect))
     return len(keys)
-
-
-def _fk_hint(column: str) -> Callable[[str, str | None], str]:
-    def hint(side: str, expected: str | None) -> str:
-        if side == "new":
-            return (
-                f"declare ForeignKey({expected!r}) on {column}"
-                if expected
-                else "remove the ForeignKey"
-            )
-        if side == "legacy":
-            return (
-                f"make {column} a ForeignKeyField to {expected}"
-                if expected
-                else "make it a plain field"
-            )
-        return f"{'add' if expected else 'drop'} the constraint in the database, or recreate it"
-
-    return hint
-
-
-def _action_hint(aspect: str) -> Callable[[str, str | None], str]:
-    def hint(side: str, expected: str | None) -> str:
-        keyword = aspect.replace(" ", "")
-        if side == "new":
-            return f"set {keyword}={expected!r} on the ForeignKey"
-        if side == "legacy":
-            return f"set {aspect.replace(' ', '_')}={expected!r} on the ForeignKeyField"
-        return f"recreate the constraint with {aspect.upper()} {expected}"
-
-    return hint
 
 
 def _compare_indexes(
     out: _Collector, table: str, tables: Mapping[str, TableShape], in_play: Sequence[str]
 ) -> int:
     clusters = _cluster_indexes({s: tables[s].indexes for s in in_play})
+    implicit = [c for c in clusters if all(ix.implicit for ix in c.values())]
+    out.implicit.extend(f"{table}.{next(iter(c.values())).name}" for c in implicit)
+    clusters = [c for c in clusters if c not in implicit]
     for cluster in clusters:
         sample = next(iter(cluster.values()))
         column = ", ".join(sample.columns)
         presence = {s: (cluster[s].describe() if s in cluster else None) for s in in_play}
         aspect = "unique" if sample.unique else "index"
         if len(cluster) < len(in_play):
-            out.check(table, column, aspect, presence, in_play, _index_hint(sample))
+            out.check(table, column, aspect, presence, in_play, index_hint(sample))
         have = [s for s in in_play if s in cluster]
         named = [s for s in have if cluster[s].name is not None]
         out.check(table, column, "index name", {s: cluster[s].name for s in named}, named)
@@ -471,36 +390,19 @@ def _cluster_indexes(per_side: Mapping[str, Sequence[IndexShape]]) -> list[dict[
             home = {}
             clusters.append(home)
         home[side] = index
-    clusters.sort(key=lambda c: (next(iter(c.values())).columns, next(iter(c.values())).name or ""))
+    clusters.sort(key=lambda c: min((ix.columns, ix.name or "") for ix in c.values()))
     return clusters
 
 
-def _index_hint(index: IndexShape) -> Callable[[str, str | None], str]:
-    cols = ", ".join(repr(c) for c in index.columns)
-
-    def hint(side: str, expected: str | None) -> str:
-        if side == "new" and expected is not None:
-            if index.unique:
-                return f"add UniqueConstraint({cols}, name={index.name!r}) or a unique Index"
-            return f"add Index({index.name!r}, {cols}) to the table"
-        if side == "legacy" and expected is not None:
-            return f"add (({cols}), {index.unique}) to Meta.indexes"
-        if side == "live" and expected is not None:
-            return "create the index in the database, or recreate it from the legacy models"
-        return _generic_hint(side, expected)
-
-    return hint
-
-
-# --- output ----------------------------------------------------------------------------------------
+# --- output --------------------------------------------------------------------------------------
 
 
 def format_schema_diff(diff: SchemaDiff, *, notes: bool = True) -> str:
     """The terminal report: one summary line, then one line per difference (and the notes)."""
     c = diff.counts
     compared = (
-        f"{c.tables} tables, {c.columns} columns, {c.indexes} indexes, {c.foreign_keys} foreign keys "
-        f"compared on {diff.dialect}"
+        f"{c.tables} tables, {c.columns} columns, {c.indexes} indexes, "
+        f"{c.foreign_keys} foreign keys compared on {diff.dialect}"
     )
     if diff.ok:
         lines = [f"no difference: {compared}"]

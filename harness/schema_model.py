@@ -1,4 +1,4 @@
-"""One shape for three descriptions of a schema: legacy peewee models, SQLAlchemy models, live database.
+"""One shape for three descriptions of a schema: peewee models, SQLAlchemy models, live database.
 
 Each reader turns its source into a :class:`SchemaShape` of plain, canonical values (see
 :mod:`harness.schema_types`), so :mod:`harness.schema_diff` compares like with like. Types come
@@ -14,12 +14,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from harness.schema_types import AUTOINCREMENT, canonical_default, canonical_type, enum_type
+from harness.schema_types import (
+    AUTOINCREMENT,
+    canonical_default,
+    canonical_expression,
+    canonical_type,
+    dialect_family,
+    enum_type,
+    parse_create_index,
+)
 
 if TYPE_CHECKING:
     import peewee
-    from sqlalchemy import Column, MetaData, Table
+    from sqlalchemy import Column, MetaData
     from sqlalchemy.engine import Dialect
+    from sqlalchemy.sql.compiler import DDLCompiler
 
 SIDES = ("legacy", "new", "live")
 
@@ -43,6 +52,7 @@ class IndexShape:
     name: str | None
     columns: tuple[str, ...]
     unique: bool
+    implicit: bool = False  # made by the database itself (MySQL, for an unindexed foreign key)
 
     def describe(self) -> str:
         kind = "UNIQUE " if self.unique else ""
@@ -93,7 +103,7 @@ def action(value: str | None, dialect: str) -> str:
 
 
 def describe_python_default(value: Any) -> str | None:
-    """A Python-side default as text: the value's repr, or a callable's dotted name."""
+    """A Python-side default as text: the value's repr, or ``name() from module`` for a callable."""
     if value is None:
         return None
     fn = getattr(value, "__wrapped__", value)  # SQLAlchemy wraps callables to take a context
@@ -101,7 +111,7 @@ def describe_python_default(value: Any) -> str | None:
         owner = getattr(fn, "__self__", None)
         module = getattr(fn, "__module__", None) or getattr(owner, "__module__", None)
         name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
-        return f"{module}.{name}" if module else name
+        return f"{name}() from {module}" if module else f"{name}()"
     return repr(value)
 
 
@@ -114,7 +124,7 @@ def rowid_alias(table_pk: Sequence[str], column: str, declared: str, dialect: st
     )
 
 
-# --- legacy: peewee ---------------------------------------------------------------------------
+# --- legacy: peewee ------------------------------------------------------------------------------
 
 _PEEWEE_DATABASES = {
     "sqlite": "SqliteDatabase",
@@ -143,7 +153,8 @@ def peewee_database(dialect: str) -> peewee.Database:
     """An unconnected peewee database of ``dialect``'s kind: only its DDL vocabulary is used."""
     import peewee
 
-    return getattr(peewee, _PEEWEE_DATABASES[dialect])(None)  # type: ignore[no-any-return]
+    db: peewee.Database = getattr(peewee, _PEEWEE_DATABASES[dialect])(None)
+    return db
 
 
 def legacy_shape(
@@ -152,111 +163,132 @@ def legacy_shape(
     """Describe peewee ``models`` as peewee would create them on ``dialect``.
 
     ``database`` is the peewee database the live schema was created with (its ``field_types``
-    decide the DDL); by default a plain one of the dialect's kind.
+    decide the DDL); by default a plain, unconnected one of the dialect's kind. The models are
+    bound to it while they are read, as ``create_tables`` binds them, because a field may choose
+    its DDL by the database its model is bound to.
     """
-    import peewee
-
     db = database if database is not None else peewee_database(dialect)
-    notes: list[str] = []
+    models = list(models)
+    reader = _LegacyReader(db, dialect)
+    with db.bind_ctx(models):
+        tables = {m._meta.table_name: reader.table(m) for m in models}
+    return SchemaShape("legacy", dialect, tables, tuple(reader.notes))
 
-    def render(node: Any) -> str:
-        sql, params = db.get_sql_context().sql(peewee.ValueLiterals(node)).query()
-        return sql if not params else sql + " -- " + repr(params)
 
-    tables: dict[str, TableShape] = {}
-    for model in models:
-        meta = model._meta
+class _LegacyReader:
+    """Reads bound peewee models into shapes, rendering nodes with the database's context."""
+
+    def __init__(self, db: peewee.Database, dialect: str) -> None:
+        self.db = db
+        self.dialect = dialect
+        self.notes: list[str] = []
+
+    def render(self, node: Any) -> str:
+        import peewee
+
+        sql, params = self.db.get_sql_context().sql(peewee.ValueLiterals(node)).query()
+        return str(sql) if not params else f"{sql} -- {params!r}"
+
+    def table(self, model: type[peewee.Model]) -> TableShape:
+        import peewee
+
+        meta: Any = model._meta
         if meta.composite_key:
             pk = tuple(meta.fields[n].column_name for n in meta.primary_key.field_names)
         elif meta.primary_key:
             pk = (meta.primary_key.column_name,)
         else:
             pk = ()
-        columns: dict[str, ColumnShape] = {}
-        fks: list[ForeignKeyShape] = []
-        for fld in meta.sorted_fields:
-            datatype = fld.ddl_datatype(db.get_sql_context())
-            declared = render(datatype) if datatype is not None else ""
-            canonical = canonical_type(declared, dialect)
-            server_default = None
-            for constraint in fld.constraints or ():
-                text = render(constraint).strip()
-                if text.upper().startswith("DEFAULT"):
-                    server_default = text[len("DEFAULT") :].strip()
-            if fld.sequence:
-                server_default = AUTOINCREMENT
-            if fld.auto_increment and dialect != "sqlite":
-                server_default = AUTOINCREMENT
-            if rowid_alias(pk, fld.column_name, declared, dialect):
-                server_default = AUTOINCREMENT
-            # A primary key column is NOT NULL on PostgreSQL and MySQL whatever the DDL says.
-            in_pk = fld.column_name in pk and dialect != "sqlite"
-            columns[fld.column_name] = ColumnShape(
-                name=fld.column_name,
-                type=canonical,
-                declared=declared,
-                nullable=bool(fld.null) and not in_pk,
-                default=canonical_default(server_default, canonical),
-                python_default=describe_python_default(fld.default),
+        columns = {f.column_name: self.column(f, pk) for f in meta.sorted_fields}
+        fks = [
+            ForeignKeyShape(
+                columns=(f.column_name,),
+                referred_table=f.rel_model._meta.table_name,
+                referred_columns=(f.rel_field.column_name,),
+                on_delete=action(f.on_delete, self.dialect),
+                on_update=action(f.on_update, self.dialect),
             )
-            if isinstance(fld, peewee.ForeignKeyField):
-                fks.append(
-                    ForeignKeyShape(
-                        columns=(fld.column_name,),
-                        referred_table=fld.rel_model._meta.table_name,
-                        referred_columns=(fld.rel_field.column_name,),
-                        on_delete=action(fld.on_delete, dialect),
-                        on_update=action(fld.on_update, dialect),
-                    )
-                )
+            for f in meta.sorted_fields
+            if isinstance(f, peewee.ForeignKeyField)
+        ]
         indexes: list[IndexShape] = []
         for constraint in meta.constraints or ():
-            text = render(constraint).strip()
-            if unique := _UNIQUE_SQL.match(text):
-                name = _unquote(unique["name"]) if unique["name"] else None
-                indexes.append(IndexShape(name, _names(unique["cols"]), True))
-            elif fk := _FK_SQL.match(text):
-                rest = fk["rest"].upper()
-                on_delete = re.search(r"ON DELETE (SET NULL|SET DEFAULT|NO ACTION|\w+)", rest)
-                on_update = re.search(r"ON UPDATE (SET NULL|SET DEFAULT|NO ACTION|\w+)", rest)
-                fks.append(
-                    ForeignKeyShape(
-                        columns=_names(fk["cols"]),
-                        referred_table=_unquote(fk["table"]),
-                        referred_columns=_names(fk["ref"]),
-                        on_delete=action(on_delete[1] if on_delete else None, dialect),
-                        on_update=action(on_update[1] if on_update else None, dialect),
-                    )
-                )
+            self.table_constraint(self.render(constraint).strip(), fks, indexes)
         for index in meta.fields_to_index():
-            if not isinstance(index, peewee.Index):
-                notes.append(f"{meta.table_name}: raw SQL index not compared: {render(index)}")
-                continue
-            parts = []
-            for expr in index._expressions:
-                node = expr.unwrap() if isinstance(expr, peewee.Ordering) else expr
-                if isinstance(node, peewee.Field):
-                    parts.append(node.column_name)
-                elif isinstance(node, str):
-                    parts.append(
-                        _unquote(node.split()[0])
-                        if re.fullmatch(r"\S+(\s+(ASC|DESC))?", node, re.I)
-                        else node
-                    )
-                else:
-                    parts.append(render(node))
-            if index._where is not None:
-                notes.append(
-                    f"{meta.table_name}: the condition of partial index {index._name} is not compared"
+            if isinstance(index, peewee.Index):
+                indexes.append(self.index(model, index))
+            else:
+                self.notes.append(
+                    f"{meta.table_name}: raw SQL index not compared: {self.render(index)}"
                 )
-            indexes.append(IndexShape(index._name, tuple(parts), bool(index._unique)))
-        tables[meta.table_name] = TableShape(
-            meta.table_name, columns, pk, tuple(fks), tuple(indexes)
+        return TableShape(meta.table_name, columns, pk, tuple(fks), tuple(indexes))
+
+    def column(self, fld: peewee.Field, pk: tuple[str, ...]) -> ColumnShape:
+        datatype = fld.ddl_datatype(self.db.get_sql_context())
+        declared = self.render(datatype) if datatype is not None else ""
+        canonical = canonical_type(declared, self.dialect)
+        server_default = None
+        for constraint in fld.constraints or ():
+            text = self.render(constraint).strip()
+            if text.upper().startswith("DEFAULT"):
+                server_default = text[len("DEFAULT") :].strip()
+        if fld.sequence or (fld.auto_increment and self.dialect != "sqlite"):
+            server_default = AUTOINCREMENT
+        if rowid_alias(pk, fld.column_name, declared, self.dialect):
+            server_default = AUTOINCREMENT
+        # A primary key column is NOT NULL on PostgreSQL and MySQL whatever the DDL says.
+        in_pk = fld.column_name in pk and self.dialect != "sqlite"
+        return ColumnShape(
+            name=fld.column_name,
+            type=canonical,
+            declared=declared,
+            nullable=bool(fld.null) and not in_pk,
+            default=canonical_default(server_default, canonical),
+            python_default=describe_python_default(fld.default),
         )
-    return SchemaShape("legacy", dialect, tables, tuple(notes))
+
+    def table_constraint(
+        self, text: str, fks: list[ForeignKeyShape], indexes: list[IndexShape]
+    ) -> None:
+        """A ``Meta.constraints`` entry: UNIQUE and FOREIGN KEY are understood, others skipped."""
+        if unique := _UNIQUE_SQL.match(text):
+            name = _unquote(unique["name"]) if unique["name"] else None
+            indexes.append(IndexShape(name, _names(unique["cols"]), True))
+        elif fk := _FK_SQL.match(text):
+            rest = fk["rest"].upper()
+            on_delete = re.search(r"ON DELETE (SET NULL|SET DEFAULT|NO ACTION|\w+)", rest)
+            on_update = re.search(r"ON UPDATE (SET NULL|SET DEFAULT|NO ACTION|\w+)", rest)
+            fks.append(
+                ForeignKeyShape(
+                    columns=_names(fk["cols"]),
+                    referred_table=_unquote(fk["table"]),
+                    referred_columns=_names(fk["ref"]),
+                    on_delete=action(on_delete[1] if on_delete else None, self.dialect),
+                    on_update=action(on_update[1] if on_update else None, self.dialect),
+                )
+            )
+
+    def index(self, model: Any, index: Any) -> IndexShape:
+        """An index as peewee's own CREATE INDEX statement for it says.
+
+        ``model`` and ``index`` are a peewee model class and ``Index``; typed ``Any`` because
+        what is read here (``_schema``, ``_name``, ``_unique``) is outside peewee's typed API.
+        """
+        sql, _ = model._schema._create_index(index).query()
+        parsed = parse_create_index(sql)
+        if parsed is None:  # not expected from peewee; keep the index visible all the same
+            self.notes.append(f"{model._meta.table_name}: cannot read index DDL: {sql}")
+            parsed = bool(index._unique), ("?",), False
+        unique, columns, partial = parsed
+        if partial:
+            table = model._meta.table_name
+            self.notes.append(
+                f"{table}: the condition of partial index {index._name} is not compared"
+            )
+        return IndexShape(index._name, columns, unique)
 
 
-# --- new: SQLAlchemy metadata ---------------------------------------------------------------------
+# --- new: SQLAlchemy metadata --------------------------------------------------------------------
 
 
 def _constraint_name(name: Any) -> str | None:
@@ -277,12 +309,17 @@ def new_column_type(column: Column[Any], dialect: Dialect) -> str:
     return str(dialect.type_compiler_instance.process(column.type, type_expression=column))
 
 
+def _ddl_compiler(dialect: Dialect) -> DDLCompiler:
+    # A compiler without a statement: only its per-column helpers are used (as Alembic does).
+    return dialect.ddl_compiler(dialect, None)  # type: ignore[arg-type]
+
+
 def new_shape(metadata: MetaData, *, dialect: Dialect, ignore: Iterable[str] = ()) -> SchemaShape:
     """Describe SQLAlchemy ``metadata`` as ``create_all`` would emit it on ``dialect``."""
-    from sqlalchemy import UniqueConstraint
+    from sqlalchemy import ForeignKeyConstraint, UniqueConstraint
 
-    ddl = dialect.ddl_compiler(dialect, None)
-    name = dialect.name
+    ddl = _ddl_compiler(dialect)
+    name = dialect_family(dialect.name)
     tables: dict[str, TableShape] = {}
     skipped = set(ignore)
     for table in metadata.tables.values():
@@ -325,12 +362,14 @@ def new_shape(metadata: MetaData, *, dialect: Dialect, ignore: Iterable[str] = (
                 on_delete=action(fk.ondelete, name),
                 on_update=action(fk.onupdate, name),
             )
-            for fk in table.foreign_key_constraints
+            # table.constraints, not foreign_key_constraints: it is what CREATE TABLE emits
+            for fk in table.constraints
+            if isinstance(fk, ForeignKeyConstraint)
         )
         indexes = [
             IndexShape(
                 _constraint_name(index.name),
-                tuple(_expression(e, table, dialect) for e in index.expressions),
+                tuple(_expression(e, dialect) for e in index.expressions),
                 bool(index.unique),
             )
             for index in table.indexes
@@ -344,7 +383,7 @@ def new_shape(metadata: MetaData, *, dialect: Dialect, ignore: Iterable[str] = (
     return SchemaShape("new", name, tables)
 
 
-def _expression(expr: Any, table: Table, dialect: Dialect) -> str:
+def _expression(expr: Any, dialect: Dialect) -> str:
     from sqlalchemy import Column
 
     element = getattr(expr, "element", None)  # col.desc(): the ordering is not compared
@@ -354,4 +393,6 @@ def _expression(expr: Any, table: Table, dialect: Dialect) -> str:
         return expr.name
     if isinstance(expr, str):
         return expr
-    return str(expr.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    # As CREATE INDEX writes it: columns without their table, values inline.
+    compiler = _ddl_compiler(dialect).sql_compiler
+    return canonical_expression(compiler.process(expr, include_table=False, literal_binds=True))

@@ -3,37 +3,40 @@
 The legacy side says what DDL peewee would emit (``VARCHAR(191)``, ``BOOL``, ``JSONB``), the new
 side what SQLAlchemy compiles for the dialect (``TIMESTAMP WITHOUT TIME ZONE``), the live side what
 the database reports back (``TINYINT(1)``, ``INTEGER(11)``, ``'x'::character varying``). Each is
-reduced to one canonical spelling per *dialect*: two spellings meet only when the database stores
-them the same way, so a real difference (a length, a precision, JSON against JSONB) survives.
+reduced to one canonical spelling per *dialect*. Two spellings meet only when the database treats
+them alike, so a real difference (a length, a precision, JSON against JSONB) survives.
 
-Canonical forms, by dialect (anything not listed keeps its own name, upper-cased):
+Canonical forms by dialect; anything not listed keeps its own name, upper-cased, with its
+arguments. Declared lengths and precisions are kept on SQLite too, though SQLite ignores them:
+they are the models' intent, and the same models run on the server databases.
 
-============================  =================  =========================  ===================
-declared as                   postgresql         mysql (MariaDB too)        sqlite
-============================  =================  =========================  ===================
-INT, INTEGER, INT4, SERIAL    INTEGER            INTEGER (display width     INTEGER
-                                                 dropped)
-BIGINT, INT8, BIGSERIAL       BIGINT             BIGINT                     INTEGER (one 8-byte
-                                                                            integer class)
-BOOL, BOOLEAN                 BOOLEAN            BOOLEAN (= TINYINT(1))     INTEGER (no boolean
-                                                                            type; 0/1 integers)
-VARCHAR(n), CHARACTER         VARCHAR(n)         VARCHAR(n)                 VARCHAR(n)
+===========================  ===============  ==========================  =====================
+declared as                  postgresql       mysql (MariaDB too)         sqlite
+===========================  ===============  ==========================  =====================
+INT, INTEGER, INT4, SERIAL   INTEGER          INTEGER (display width      INTEGER
+                                              dropped)
+BIGINT, SMALLINT             BIGINT, SMALLINT BIGINT, SMALLINT            INTEGER (one integer
+                                                                          class and affinity)
+BOOL, BOOLEAN                BOOLEAN          BOOLEAN, = TINYINT(1)       INTEGER (NUMERIC and
+                                                                          INTEGER affinity act
+                                                                          alike; 0/1 stored)
+VARCHAR(n), CHARACTER        VARCHAR(n)       VARCHAR(n)                  VARCHAR(n)
 VARYING(n)
-TEXT                          TEXT               TEXT (TINY/MEDIUM/LONG     TEXT
-                                                 TEXT stay distinct)
-NUMERIC(p,s), DECIMAL(p,s)    NUMERIC(p, s)      NUMERIC(p, s); no args =   NUMERIC(p, s)
-                                                 (10, 0)
-TIMESTAMP [WITHOUT TIME       TIMESTAMP          --                         TIMESTAMP
-ZONE], DATETIME
-DATETIME                      --                 TIMESTAMP (fsp kept)       TIMESTAMP
-TIMESTAMP WITH TIME ZONE      TIMESTAMPTZ        --                         --
-TIMESTAMP (MySQL's, stored    --                 TIMESTAMP WITH LOCAL TIME  --
-as UTC)                                          ZONE
-JSON / JSONB                  JSON / JSONB       JSON (MariaDB's LONGTEXT   TEXT (SQLite has no
-                              (distinct)         CHECK(json_valid) too)     JSON type)
-REAL / FLOAT / DOUBLE         REAL / DOUBLE      REAL / DOUBLE              DOUBLE
-BYTEA / BLOB                  BLOB               BLOB (sizes distinct)      BLOB
-============================  =================  =========================  ===================
+NUMERIC(p,s), DECIMAL(p,s)   NUMERIC(p, s)    NUMERIC(p, s); bare =       NUMERIC(p, s)
+                                              NUMERIC(10, 0)
+TIMESTAMP [WITHOUT TIME      TIMESTAMP        --                          TIMESTAMP
+ZONE]
+DATETIME[(fsp)]              --               TIMESTAMP[(fsp)]            TIMESTAMP
+TIMESTAMP WITH TIME ZONE     TIMESTAMPTZ      --                          --
+MySQL's TIMESTAMP (stored    --               TIMESTAMP WITH LOCAL TIME   --
+as UTC, session-converted)                    ZONE
+JSON, JSONB                  JSON, JSONB      JSON, also MariaDB's        JSON (NUMERIC
+                             (distinct)       LONGTEXT + json_valid CHECK affinity: not TEXT)
+TEXT, TINY/MEDIUM/LONGTEXT   TEXT             each distinct               TEXT
+REAL, FLOAT, DOUBLE          REAL, DOUBLE     REAL, DOUBLE (REAL is       DOUBLE (one REAL
+                             (FLOAT = DOUBLE) DOUBLE; FLOAT is REAL)      class)
+BYTEA, BLOB                  BLOB             BLOB (sizes distinct)       BLOB
+===========================  ===============  ==========================  =====================
 
 ``CHARACTER SET`` / ``COLLATE`` clauses and ``AUTO_INCREMENT`` are not part of a type (the
 autoincrement property is compared as a default instead); ``UNSIGNED`` and array brackets are.
@@ -45,6 +48,16 @@ import re
 from decimal import Decimal, InvalidOperation
 
 AUTOINCREMENT = "(autoincrement)"
+
+
+def dialect_family(name: str) -> str:
+    """The dialect names this module knows: MariaDB is spoken of as ``mysql``.
+
+    >>> dialect_family("mariadb"), dialect_family("postgresql")
+    ('mysql', 'postgresql')
+    """
+    return "mysql" if name in ("mysql", "mariadb") else name
+
 
 _STRIP = re.compile(
     r"\s+(?:CHARACTER\s+SET|CHARSET|COLLATE)\s+(?:\"[^\"]*\"|`[^`]*`|\S+)|\s+AUTO_INCREMENT|\s+ZEROFILL",
@@ -120,10 +133,6 @@ def _family(name: str, args: list[str], dialect: str) -> str:
         return _timestamp(name, args, dialect)
     if name in ("FLOAT", "REAL", "DOUBLE"):
         return _float(name, args, dialect)
-    if name == "JSON" and dialect == "sqlite":
-        return "TEXT"  # SQLite has no JSON type; both ORMs store the document as text
-    if name in ("TEXT", "BLOB") and dialect == "sqlite":
-        return name
     return f"{name}({', '.join(args)})" if args else name
 
 
@@ -137,19 +146,19 @@ def _numeric(args: list[str], dialect: str) -> str:
 
 def _timestamp(name: str, args: list[str], dialect: str) -> str:
     precision = args[0] if args else None
+    zone = ""
     if dialect == "mysql":
         if name == "TIMESTAMP":
             # MySQL's TIMESTAMP converts to UTC from the session time zone: not a DATETIME.
-            name = "TIMESTAMP WITH LOCAL TIME ZONE"
-        else:
-            name = "TIMESTAMP"
+            zone = " WITH LOCAL TIME ZONE"
+        name = "TIMESTAMP"
         if precision == "0":
             precision = None  # fsp 0 is the default
     else:
         name = "TIMESTAMPTZ" if name == "TIMESTAMPTZ" else "TIMESTAMP"
         if dialect == "postgresql" and precision == "6":
             precision = None  # microseconds are PostgreSQL's default
-    return f"{name}({precision})" if precision else name
+    return (f"{name}({precision})" if precision else name) + zone
 
 
 def _float(name: str, args: list[str], dialect: str) -> str:
@@ -190,8 +199,10 @@ def canonical_default(text: str | None, canonical: str) -> str | None:
     None means no default (``DEFAULT NULL`` is none either). PostgreSQL's casts, MySQL's
     ``current_timestamp()``, the spellings of booleans and of numbers are made one.
 
-    >>> canonical_default("'x'::character varying", "VARCHAR(10)"), canonical_default("0", "BOOLEAN")
-    ("'x'", 'FALSE')
+    >>> canonical_default("'x'::character varying", "VARCHAR(10)")
+    "'x'"
+    >>> canonical_default("0", "BOOLEAN")
+    'FALSE'
     """
     if text is None:
         return None
@@ -267,3 +278,64 @@ def _is_numeric_type(canonical: str) -> bool:
 def _lower_outside_quotes(value: str) -> str:
     parts = re.split(r"('(?:[^']|'')*')", value)
     return "".join(part if part.startswith("'") else part.lower() for part in parts)
+
+
+def canonical_expression(text: str) -> str:
+    """An index expression's canonical text: quotes, casts and redundant parentheses dropped.
+
+    PostgreSQL reports ``lower((name)::text)`` for what peewee wrote as ``lower("name")``.
+
+    >>> canonical_expression('lower((name)::text)'), canonical_expression('LOWER("name")')
+    ('lower(name)', 'lower(name)')
+    """
+    value = re.sub(r'["`]', "", text)
+    value = re.sub(
+        r"::[a-z_][\w]*(?:\s+(?:varying|precision|without time zone|with time zone))?",
+        "",
+        value,
+        flags=re.I,
+    )
+    previous = None
+    while previous != value:  # "(name)" around a bare identifier is not a call: drop the parens
+        previous = value
+        value = re.sub(r"(?<![\w])\(\s*([\w.]+)\s*\)", r"\1", value)
+    return _lower_outside_quotes(" ".join(value.split()))
+
+
+def parse_create_index(sql: str) -> tuple[bool, tuple[str, ...], bool] | None:
+    """``CREATE [UNIQUE] INDEX ... ON table (parts) [WHERE ...]`` as (unique, parts, partial).
+
+    Plain column names come back unquoted, expressions in :func:`canonical_expression` form,
+    orderings (ASC/DESC) dropped; None when ``sql`` is not such a statement.
+
+    >>> parse_create_index('CREATE INDEX "i" ON "Tag" (lower("name"), "id" DESC)')
+    (False, ('lower(name)', 'id'), False)
+    """
+    text = " ".join(sql.split())
+    match = re.match(r"CREATE (UNIQUE )?INDEX .*? ON \S+(?: USING \w+)? ?\(", text, re.I)
+    if match is None:
+        return None
+    body, depth, end = text[match.end() :], 1, len(text)
+    for position, char in enumerate(body):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            end = position
+            break
+    parts = []
+    for part in _split_top_level(body[:end]):
+        part = re.sub(r"\s+(ASC|DESC)$", "", part, flags=re.I)
+        plain = re.fullmatch(r'"([^"]+)"|`([^`]+)`|(\w+)', part)
+        parts.append(next(g for g in plain.groups() if g) if plain else canonical_expression(part))
+    return bool(match.group(1)), tuple(parts), " WHERE " in body[end:].upper()
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return [*parts, current.strip()] if current.strip() else parts

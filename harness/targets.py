@@ -190,14 +190,21 @@ class Target:
     def legacy_db(self) -> peewee.Database:
         """The legacy side's peewee database (statements recorded in ``legacy_log``)."""
         if self._legacy_db is None:
-            self._legacy_db = _create_peewee(self.url, self.legacy_log)
+            mariadb = False
+            if self.url.dialect == "mysql":
+                # peewee marks JSON values differently on MariaDB (no CAST … AS JSON there).
+                with self.engine.connect():
+                    mariadb = bool(getattr(self.engine.dialect, "is_mariadb", False))
+            self._legacy_db = _create_peewee(self.url, self.legacy_log, mariadb=mariadb)
         return self._legacy_db
 
     def raw_connection(self) -> Any:
-        """A new DB-API connection of the driver itself, for bulk loading; the caller closes it."""
+        """A new DB-API connection of the driver itself, outside any pool; the caller closes it."""
         if self.url.dialect == "sqlite":
             return sqlite3.connect(str(self.url.path))
-        return self.engine.raw_connection().driver_connection
+        dialect = self.engine.dialect
+        cargs, cparams = dialect.create_connect_args(self.engine.url)
+        return dialect.loaded_dbapi.connect(*cargs, **cparams)
 
     def close(self) -> None:
         """Close every connection the harness holds to this database."""
@@ -236,7 +243,7 @@ def _create_engine(url: DatabaseURL) -> Engine:
     return engine
 
 
-def _create_peewee(url: DatabaseURL, log: StatementLog) -> peewee.Database:
+def _create_peewee(url: DatabaseURL, log: StatementLog, *, mariadb: bool = False) -> peewee.Database:
     import peewee
 
     _require_driver(url.dialect)
@@ -249,7 +256,7 @@ def _create_peewee(url: DatabaseURL, log: StatementLog) -> peewee.Database:
         cls = peewee_database_class(peewee.PostgresqlDatabase)
         return cls(url.database, prefer_psycopg3=True, harness_log=log, **common)
     cls = peewee_database_class(peewee.MySQLDatabase)
-    return cls(url.database, charset="utf8mb4", harness_log=log, **common)
+    return cls(url.database, charset="utf8mb4", mariadb=mariadb, harness_log=log, **common)
 
 
 def resolve_url(url: str | None) -> str | None:

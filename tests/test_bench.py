@@ -70,6 +70,14 @@ def test_percentiles_are_reported_in_milliseconds() -> None:
     assert lat.ratio == pytest.approx(3.0)
 
 
+def test_samples_of_several_calls_are_reported_per_call() -> None:
+    # pytest-benchmark times a round over all of a pair's cases; a call is a case.
+    lat = latency_from_samples([0.03, 0.03], [0.06, 0.06], paired=False, method="x", calls=3)
+    assert (lat.legacy_p50_ms, lat.new_p50_ms, lat.ratio) == (10.0, 20.0, 2.0)
+    with pytest.raises(ValueError, match="calls"):
+        latency_from_samples([0.03], [0.06], paired=False, method="x", calls=0)
+
+
 def test_paired_ratio_shrugs_off_rounds_where_noise_hit_one_side() -> None:
     rng = random.Random(3)
     legacy = lognormal(rng, 40, 0.010, sigma=0.02)
@@ -204,6 +212,7 @@ class FakeSides:
     """A side timer that records its calls and advances a fake clock by the time it reports."""
 
     seconds: dict[str, float] = field(default_factory=lambda: {"legacy": 0.01, "new": 0.02})
+    per_case: dict[tuple[str, str], float] = field(default_factory=dict)  # (case id, side)
     fail: set[tuple[str, str]] = field(default_factory=set)  # (case id, side) that raise
     fail_after: int | None = None  # calls before the failing pairs start raising
     calls: list[tuple[str, str]] = field(default_factory=list)
@@ -214,8 +223,9 @@ class FakeSides:
         ready = self.fail_after is None or len(self.calls) > self.fail_after
         if ready and (planned.id, side) in self.fail:
             raise RuntimeError("boom")
-        self.now += self.seconds[side]
-        return self.seconds[side]
+        seconds = self.per_case.get((planned.id, side), self.seconds[side])
+        self.now += seconds
+        return seconds
 
     def clock(self) -> float:
         return self.now
@@ -239,9 +249,27 @@ def test_sides_are_interleaved_per_case_and_the_first_side_alternates() -> None:
     new_first = [("c1", "new"), ("c1", "legacy"), ("c2", "new"), ("c2", "legacy")]
     assert measured == legacy_first + new_first + legacy_first + new_first
     assert lat.rounds == 4
-    assert lat.legacy_p50_ms == pytest.approx(10.0)  # per call, averaged over the two cases
+    assert lat.legacy_p50_ms == pytest.approx(10.0)  # per call
     assert lat.new_p50_ms == pytest.approx(20.0)
     assert lat.ratio == pytest.approx(2.0)
+
+
+def test_the_ratio_pairs_single_calls_not_round_totals() -> None:
+    # c1 doubles, c2 is unchanged: per call, the new side is 2x half the time and 1x the other
+    # half; the median of the paired calls lies between (the geometric mean of the middle two),
+    # where round totals (12 ms / 11 ms) would have hidden c1's slowdown behind c2's cost.
+    fake = FakeSides(
+        per_case={
+            ("c1", "legacy"): 0.001,
+            ("c1", "new"): 0.002,
+            ("c2", "legacy"): 0.010,
+            ("c2", "new"): 0.010,
+        }
+    )
+    lat = run(fake, [case("c1"), case("c2")], budget_s=0.0, min_rounds=6)
+    assert lat.rounds == 6
+    assert lat.ratio == pytest.approx(math.sqrt(2), abs=1e-3)
+    assert (lat.ratio_low, lat.ratio_high) == (1.0, 2.0)
 
 
 def test_rounds_fill_the_budget_without_passing_it() -> None:
@@ -304,3 +332,62 @@ def test_a_a_calibration_runs_the_same_side_twice() -> None:
 def test_bench_module_does_not_import_pytest() -> None:
     source = Path(bench.__file__).read_text(encoding="utf-8")
     assert "import pytest" not in source
+
+
+# --- A/A calibration ------------------------------------------------------------------------------
+
+
+def test_calibrate_times_each_pairs_legacy_side_against_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness import calibrate as cal
+    from harness import runner
+
+    fake = FakeSides(fail={("broken[c1]", "legacy")})
+    monkeypatch.setattr(runner, "time_side", fake.timer)
+    good, broken = SimpleNamespace(name="good"), SimpleNamespace(name="broken")
+    planned = [
+        SimpleNamespace(id="good[c1]", pair=good),
+        SimpleNamespace(id="good[c2]", pair=good),
+        SimpleNamespace(id="broken[c1]", pair=broken),
+    ]
+    engine: Any = SimpleNamespace(pairs=[good, broken], plan=lambda: planned, now=None)
+    seen: list[str] = []
+    rows = cal.calibrate(engine, None, budget_s=0.0, on_row=lambda row: seen.append(row.pair))  # type: ignore[arg-type]
+    assert seen == ["good", "broken"]
+    assert {side for _name, side in fake.calls} == {"legacy"}
+    assert rows[0].cases == 2 and rows[0].latency is not None
+    assert rows[0].latency.ratio == 1.0 and rows[0].latency.method == "interleaved-aa"
+    assert rows[1].latency is None
+    table = cal.format_calibration(rows)
+    assert "not timed: every case raised" in table
+    assert "A/A ratio over 1 pair: min 1.000, median 1.000, max 1.000" in table
+
+
+def aa_row(name: str, ratio: float, low: float, high: float) -> Any:
+    from harness.calibrate import CalibrationRow
+    from harness.results import Latency
+
+    lat = Latency(1.0, ratio, ratio, 1.2, 1.2 * ratio, low, high, 20, "interleaved-aa")
+    return CalibrationRow(pair=name, cases=2, latency=lat)
+
+
+def test_calibration_spread_and_what_it_means_for_the_gate() -> None:
+    from harness.calibrate import format_calibration, spread
+
+    rows = [
+        aa_row("a", 0.98, 0.95, 1.02),
+        aa_row("b", 1.01, 0.99, 1.05),
+        aa_row("c", 1.08, 1.02, 1.12),
+    ]
+    summary = spread(rows)
+    assert summary is not None
+    assert (summary.low, summary.median, summary.high) == (0.98, 1.01, 1.08)
+    assert (summary.ci_low, summary.ci_high) == (0.95, 1.12)
+    assert summary.excluding_one == 1
+    assert (summary.highest_low, summary.highest_low_pair) == (1.02, "c")
+    table = format_calibration(rows)
+    assert "1.020-1.120  excludes 1" in table
+    assert "highest lower bound 1.020 (c)" in table
+    assert spread([]) is None
+    assert "no pair could be timed" in format_calibration([])

@@ -187,6 +187,12 @@ def test_missing_optional_run_fields(tmp_path: Path) -> None:
     assert "interrupted" not in page
 
 
+def test_engine_order_seed_is_shown_as_the_shuffle_seed(tmp_path: Path) -> None:
+    run = replace(passing_run(), run={"seed": 3, "order_seed": 4242})
+    page = render_report(run, out_dir=tmp_path).read_text(encoding="utf-8")
+    assert "3\n        · shuffle seed 4242" in page
+
+
 def test_interrupted_run_is_flagged(tmp_path: Path) -> None:
     run = replace(passing_run(), run={"interrupted": True})
     page = render_report(run, out_dir=tmp_path).read_text(encoding="utf-8")

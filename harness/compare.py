@@ -1,0 +1,239 @@
+"""``compare()``: are two normalized results the same, and if not, why.
+
+The verdict comes from a fast path that never calls DeepDiff: each top-level row gets a hashable
+key (:func:`~harness.canonical.canonical_key`, or for flat rows simply the tuple of its values),
+and the keys are compared as a sequence (``ordered=True``) or counted as a multiset
+(``ordered=False``: a row that came back twice on one side and once on the other is a difference).
+Rows whose keys differ are then matched within ``float_tolerance`` and explained by
+:mod:`harness.explain`, so the cost of an explanation grows with the differences only.
+
+Rules:
+
+* ``ordered`` is about the top-level list only. Lists nested in a row (a JSON array, a loaded
+  collection) compare in order, except at the paths given in ``unordered``, which compare as
+  multisets (``unordered=["[*].comments"]``).
+* ``ignore`` paths (syntax in :mod:`harness.paths`) are left out of both sides first; a bare key
+  such as ``updatedAt`` is ignored at any depth, a path starting with ``[`` only from the top.
+* Types count: ``"1"`` differs from ``1``, ``None`` from ``""``, ``True`` from ``1``, and a missing
+  key from a key holding ``None``. Numbers compare by value (``1 == 1.0``); a float on either side
+  within ``float_tolerance`` (relative, or absolute below 1), NaN equals NaN.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from itertools import repeat
+from operator import itemgetter
+from typing import Any
+
+from harness.canonical import CONTAINER_TYPES, NUMBER_TYPES, PASS_TYPES, canonical_key, close
+from harness.explain import Side, explain_ordered, explain_unordered, explain_values
+from harness.paths import PathFilter, compile_paths, sort_token
+from harness.results import Comparison
+
+__all__ = ["EQUAL", "compare"]
+
+EQUAL = Comparison(equal=True)
+
+
+def compare(
+    legacy: Any,
+    new: Any,
+    *,
+    ordered: bool,
+    ignore: Sequence[str] = (),
+    float_tolerance: float = 1e-9,
+    unordered: Sequence[str] = (),
+) -> Comparison:
+    """Compare two canonical values (see :func:`harness.normalize.normalize`).
+
+    >>> compare([{"id": 1, "n": 1.5}], [{"id": 1, "n": 1.5000000000001}], ordered=False).equal
+    True
+    >>> compare(["a", "b"], ["b", "a"], ordered=True).diff.summary
+    "same rows, different order: first at [0] ('a' in legacy, 'b' in new)"
+
+    A bad ``ignore`` or ``unordered`` path raises :class:`~harness.errors.ConfigError`.
+    """
+    paths = compile_paths(tuple(ignore), tuple(unordered)) if ignore or unordered else None
+    if legacy.__class__ is list and new.__class__ is list:
+        left, right = _sides(legacy, new, paths)
+        if ordered:
+            return _ordered(left, right, float_tolerance)
+        return _unordered(left, right, float_tolerance)
+    if paths is not None:
+        legacy, new = paths.apply(legacy), paths.apply(new)
+    if close(legacy, new, float_tolerance):
+        return EQUAL
+    diff = explain_values(legacy, new, float_tolerance)
+    return EQUAL if diff is None else Comparison(equal=False, diff=diff)
+
+
+def _ordered(left: Side, right: Side, tolerance: float) -> Comparison:
+    if len(left.keys) == len(right.keys):
+        if left.keys == right.keys:
+            return EQUAL
+        differ = [i for i, (a, b) in enumerate(zip(left.keys, right.keys, strict=True)) if a != b]
+        if all(close(left.row(i), right.row(i), tolerance) for i in differ):
+            return EQUAL
+    diff = explain_ordered(left, right, tolerance)
+    return EQUAL if diff is None else Comparison(equal=False, diff=diff)
+
+
+def _unordered(left: Side, right: Side, tolerance: float) -> Comparison:
+    if left.keys == right.keys:  # the same order is common even when it is not promised
+        return EQUAL
+    counts_l, counts_r = _count(left.keys), _count(right.keys)
+    # dict equality in C: Counter.__eq__ is a Python loop over every row.
+    if dict.__eq__(counts_l, counts_r):
+        return EQUAL
+    diff = explain_unordered(left, right, counts_l, counts_r, tolerance)
+    return EQUAL if diff is None else Comparison(equal=False, diff=diff)
+
+
+def _count(keys: list[Any]) -> Counter[Any]:
+    try:
+        return Counter(keys)
+    except TypeError as exc:
+        raise TypeError(
+            f"compare() takes canonical values (normalize() them first): {exc}"
+        ) from exc
+
+
+def _sides(legacy: list[Any], new: list[Any], paths: PathFilter | None) -> tuple[Side, Side]:
+    """Both sides' rows with their keys: the flat-table fast path when it applies."""
+    step = None if paths is None else paths.element_step(paths.root)
+    if paths is not None and step is None:  # patterns that name a row index: filter up front
+        rows_l, rows_r = paths.apply(legacy), paths.apply(new)
+        return _general(rows_l, rows_r, None)
+    if step is not None and step[0]:  # every row is ignored
+        return Side("legacy", [], [], None), Side("new", [], [], None)
+    transform = None
+    if paths is not None and step is not None and not paths.is_dead(step[2]):
+        transform = _row_transform(paths, step[2], step[1])
+    sides = _table(legacy, new, paths, step)
+    return sides if sides is not None else _general(legacy, new, transform)
+
+
+def _row_transform(paths: PathFilter, sid: int, sort: bool) -> Any:
+    def transform(row: Any) -> Any:
+        if row.__class__ in CONTAINER_TYPES:
+            row = paths.walk(row, sid)
+        if sort and row.__class__ is list:
+            row = sorted(row, key=sort_token)
+        return row
+
+    return transform
+
+
+def _general(legacy: list[Any], new: list[Any], transform: Any) -> tuple[Side, Side]:
+    if transform is not None:
+        legacy, new = list(map(transform, legacy)), list(map(transform, new))
+    return (
+        Side("legacy", legacy, list(map(canonical_key, legacy)), None),
+        Side("new", new, list(map(canonical_key, new)), None),
+    )
+
+
+def _table(
+    legacy: list[Any], new: list[Any], paths: PathFilter | None, step: Any
+) -> tuple[Side, Side] | None:
+    """Keys for lists of scalars or of flat rows, made with C-level passes (None: not flat).
+
+    A row's key is the tuple of its values in a fixed column order. That is exact except where
+    Python's ``==`` is looser than ours: ``True == 1``. So columns are typed across both sides,
+    and only a column that mixes bools with numbers, or holds nested values, is keyed value by
+    value with canonical_key.
+    """
+    kinds = set(map(type, legacy)) | set(map(type, new))
+    sort = step is not None and step[1]
+    if kinds <= PASS_TYPES and not sort:
+        mixed = bool in kinds and not kinds.isdisjoint(NUMBER_TYPES)
+        keys_l = list(map(canonical_key, legacy)) if mixed else legacy
+        keys_r = list(map(canonical_key, new)) if mixed else new
+        return Side("legacy", legacy, keys_l, None), Side("new", new, keys_r, None)
+    if kinds != {dict}:
+        return None
+    shapes = [tuple(rows[0]) if rows else None for rows in (legacy, new)]
+    steps = {}
+    for shape in shapes:
+        for name in shape or ():
+            steps[name] = paths.step(step[2], name) if paths is not None else (False, False, 0)
+    kept = [
+        tuple(n for n in shape if not steps[n][0]) if shape is not None else None
+        for shape in shapes
+    ]
+    if kept[0] is not None and kept[1] is not None and set(kept[0]) != set(kept[1]):
+        return None
+    columns = kept[0] if kept[0] is not None else kept[1]
+    assert columns is not None  # kinds == {dict} means one side has rows
+    values = []
+    for rows, shape in zip((legacy, new), shapes, strict=True):
+        if shape is not None:
+            got = _project(rows, shape, columns)
+            if got is None:
+                return None
+            values.append(got)
+        else:
+            values.append([])
+    convert = _column_keys(values, columns, paths, steps)
+    if convert is None:
+        return None
+    if convert and columns:
+        for i, vals in enumerate(values):
+            if vals:
+                cols = list(zip(*vals, strict=True))
+                for index, func in convert.items():
+                    cols[index] = tuple(map(func, cols[index]))
+                values[i] = list(zip(*cols, strict=True))
+    transform = None
+    if paths is not None and not paths.is_dead(step[2]):
+        transform = _row_transform(paths, step[2], False)
+    return Side("legacy", legacy, values[0], transform), Side("new", new, values[1], transform)
+
+
+def _project(
+    rows: list[dict[str, Any]], shape: tuple[str, ...], columns: tuple[str, ...]
+) -> list[Any] | None:
+    """Each row's values in ``columns`` order, or None unless every row has exactly ``shape``."""
+    if set(map(len, rows)) != {len(shape)}:
+        return None
+    dropped = tuple(n for n in shape if n not in set(columns))
+    # Getting the dropped keys too proves every row has exactly these keys (with the lengths).
+    names = columns + dropped
+    try:
+        if len(names) == 1:
+            got = [(row[names[0]],) for row in rows]
+        else:
+            got = list(map(itemgetter(*names), rows))
+    except KeyError:
+        return None
+    if dropped:
+        got = list(map(itemgetter(slice(0, len(columns))), got))
+    return got
+
+
+def _column_keys(
+    values: list[list[Any]],
+    columns: tuple[str, ...],
+    paths: PathFilter | None,
+    steps: dict[str, Any],
+) -> dict[int, Any] | None:
+    """Which columns need canonical_key value by value, typed across both sides."""
+    types: list[set[type]] = [set() for _ in columns]
+    for vals in values:
+        for signature in set(map(tuple, map(map, repeat(type), vals))):
+            for index, cls in enumerate(signature):
+                types[index].add(cls)
+    convert: dict[int, Any] = {}
+    for index, found in enumerate(types):
+        _, sort, below = steps[columns[index]]
+        nested = not found.isdisjoint(CONTAINER_TYPES)
+        if nested and paths is not None and (sort or not paths.is_dead(below)):
+            transform = _row_transform(paths, below, sort)
+            convert[index] = lambda v, t=transform: canonical_key(t(v))
+        elif nested or (bool in found and not found.isdisjoint(NUMBER_TYPES)):
+            convert[index] = canonical_key
+        elif not found <= PASS_TYPES:
+            return None  # not canonical: let the general path raise a clear error
+    return convert

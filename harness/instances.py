@@ -1,0 +1,183 @@
+"""ORM instances to plain dicts, reading only what each ORM already holds in memory.
+
+Both ORMs meet on the *physical* column name, so a peewee field ``organization`` with
+``column_name="organizationId"`` and a SQLAlchemy attribute ``organizationId`` give the same key:
+
+* **columns** -- every loaded column under its physical name. peewee: the fields present in
+  ``obj.__data__`` (a field the query did not select is absent, not None); a foreign key is its
+  raw id from ``__data__``, never the related object. SQLAlchemy: the column attributes present
+  in the instance dict (``inspect(obj).dict``); absent there is exactly ``inspect(obj).unloaded``
+  (deferred, expired, never set), and those are left out rather than loaded.
+* **relations already loaded**, nested under the relation's *attribute name* (``"organization":
+  {...}``): peewee ``obj.__rel__`` (joined or prefetched foreign keys; None for an outer join that
+  found nothing); SQLAlchemy loaded relationships (a collection becomes a list, in the order
+  loaded). A relation whose name is also a column key is left out (the column wins).
+* **other public attributes in the instance ``__dict__``**, under their own name: what peewee
+  puts there (backrefs filled by ``prefetch()``, extra selected columns by alias, joins with
+  ``attr=``) and what the new side's code set to mirror them.
+* An object already being normalized further up (the parent a prefetched child points back to)
+  is left out, in a collection too: that is what breaks cycles, and it makes a back-reference
+  that one ORM fills and the other does not compare equal.
+
+A column typed boolean turns 0/1 into False/True (raw drivers for MariaDB and SQLite return
+ints); a column typed JSON (peewee ``JSONField``/``BinaryJSONField``, SQLAlchemy ``JSON`` and its
+dialect subtypes) that holds a ``str`` with a JSON object or array is parsed. Other strings in a
+JSON column are kept: they may be JSON strings the ORM already decoded.
+
+Nothing here touches a descriptor that could load: no lazy load, no query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from harness.canonical import PASS_TYPES
+
+PLAIN, BOOLEAN, JSON = 0, 1, 2
+
+SKIP = object()  # what :meth:`Walker.child` returns for an object that is an ancestor
+
+
+class Walker(Protocol):
+    """The part of the normalizer that instances call back into."""
+
+    ancestors: set[int]
+
+    def plan(self, cls: type, build: Callable[[type], Plan]) -> Plan: ...
+
+    def field(self, value: Any, kind: int, step: str) -> Any: ...
+
+    def child(self, value: Any, step: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to read one model class: (attribute, output key, kind) per column, relations, etc."""
+
+    columns: tuple[tuple[str, str, int], ...]
+    relations: tuple[tuple[str, str], ...]
+    internal: frozenset[str]  # instance __dict__ keys that are the ORM's own or already read
+
+    def renamed(self, keys: Mapping[str, str]) -> Plan:
+        """The plan with output keys passed through the ``keys`` rename map."""
+        if not keys:
+            return self
+        columns = tuple((attr, keys.get(out, out), kind) for attr, out, kind in self.columns)
+        relations = tuple((attr, keys.get(out, out)) for attr, out in self.relations)
+        return replace(self, columns=columns, relations=relations)
+
+
+def _without_collisions(
+    columns: list[tuple[str, str, int]], relations: list[tuple[str, str]]
+) -> tuple[tuple[str, str], ...]:
+    names = {out for _, out, _ in columns}
+    return tuple((attr, out) for attr, out in relations if out not in names)
+
+
+def peewee_plan(cls: type) -> Plan:
+    """The plan of a peewee model class (``_meta.sorted_fields``)."""
+    import peewee
+
+    columns: list[tuple[str, str, int]] = []
+    relations: list[tuple[str, str]] = []
+    for field in cls._meta.sorted_fields:  # type: ignore[attr-defined]
+        if isinstance(field, peewee.BooleanField):
+            kind = BOOLEAN
+        elif type(field).__name__.endswith("JSONField") or field.field_type in ("JSON", "JSONB"):
+            kind = JSON
+        else:
+            kind = PLAIN
+        columns.append((field.name, field.column_name, kind))
+        if isinstance(field, peewee.ForeignKeyField):
+            relations.append((field.name, field.name))
+    internal = frozenset({"__data__", "__rel__", "_dirty"})
+    return Plan(tuple(columns), _without_collisions(columns, relations), internal)
+
+
+def sqlalchemy_plan(cls: type) -> Plan:
+    """The plan of a SQLAlchemy mapped class (``mapper.column_attrs``, ``.relationships``)."""
+    from sqlalchemy import JSON as JSONType
+    from sqlalchemy import Boolean, Column, inspect
+
+    mapper = inspect(cls)
+    columns: list[tuple[str, str, int]] = []
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        name = column.name if isinstance(column, Column) else attr.key
+        affinity = getattr(column.type, "_type_affinity", None) or type(column.type)
+        if issubclass(affinity, Boolean) or isinstance(column.type, Boolean):
+            kind = BOOLEAN
+        elif issubclass(affinity, JSONType) or isinstance(column.type, JSONType):
+            kind = JSON
+        else:
+            kind = PLAIN
+        columns.append((attr.key, name, kind))
+    relations = [(rel.key, rel.key) for rel in mapper.relationships]
+    internal = frozenset(
+        ["_sa_instance_state", *(a.key for a in mapper.column_attrs), *(k for k, _ in relations)]
+    )
+    return Plan(tuple(columns), _without_collisions(columns, relations), internal)
+
+
+def _columns(walker: Walker, plan: Plan, data: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for attr, key, kind in plan.columns:
+        if attr in data:
+            value = data[attr]
+            if kind or value.__class__ not in PASS_TYPES:
+                value = walker.field(value, kind, key)
+            out[key] = value
+    return out
+
+
+def _extras(walker: Walker, obj: Any, plan: Plan, out: dict[str, Any]) -> None:
+    attrs = obj.__dict__
+    for name in sorted(attrs.keys() - plan.internal):
+        if name.startswith("_") or name in out:
+            continue
+        value = walker.child(attrs[name], name)
+        if value is not SKIP:
+            out[name] = value
+
+
+def normalize_peewee(walker: Walker, obj: Any) -> dict[str, Any]:
+    """A peewee model instance as ``{column name: value}`` plus what the query loaded with it."""
+    plan = walker.plan(obj.__class__, peewee_plan)
+    out = _columns(walker, plan, obj.__data__)
+    related = obj.__rel__
+    # Three entries (__data__, __rel__, _dirty) are every instance's own; more means extras.
+    if related or len(obj.__dict__) > 3:
+        walker.ancestors.add(id(obj))
+        try:
+            for attr, key in plan.relations:
+                if attr in related:
+                    value = walker.child(related[attr], key)
+                    if value is not SKIP:
+                        out[key] = value
+            _extras(walker, obj, plan, out)
+        finally:
+            walker.ancestors.discard(id(obj))
+    return out
+
+
+def normalize_sqlalchemy(walker: Walker, obj: Any) -> dict[str, Any]:
+    """A SQLAlchemy mapped instance as ``{column name: value}`` plus its loaded relationships."""
+    plan = walker.plan(obj.__class__, sqlalchemy_plan)
+    # The instance dict is InstanceState.dict: what is loaded, without asking the ORM to load.
+    attrs = obj.__dict__
+    out = _columns(walker, plan, attrs)
+    if plan.relations or not plan.internal.issuperset(attrs):
+        walker.ancestors.add(id(obj))
+        try:
+            for attr, key in plan.relations:
+                if attr in attrs:
+                    value = walker.child(attrs[attr], key)
+                    if value is not SKIP:
+                        out[key] = value
+            if not plan.internal.issuperset(attrs):
+                _extras(walker, obj, plan, out)
+        finally:
+            walker.ancestors.discard(id(obj))
+    return out

@@ -1,0 +1,339 @@
+"""``normalize()``: whatever a side returned, as canonical plain data that can be compared.
+
+The canonical scalar forms are listed in :mod:`harness.canonical`; ORM instances are read as
+described in :mod:`harness.instances`. Containers:
+
+* ``dict`` and any ``Mapping`` (``RowMapping`` too) -> ``dict`` with ``str`` keys; a key that is
+  not a ``str`` becomes its canonical value as JSON text (``1`` -> ``"1"``, ``None`` -> ``"null"``);
+* SQLAlchemy ``Row`` and namedtuples (peewee ``.namedtuples()``) -> ``dict`` by field name, so that
+  ``session.execute(select(...)).all()`` meets peewee's ``.dicts()`` and ``.namedtuples()``;
+  with repeated field names, a list;
+* ``tuple`` and ``list`` -> ``list``; ``set`` and ``frozenset`` -> sorted ``list``.
+
+Raw rows carry no column types, so a boolean column read raw from MariaDB or SQLite stays
+``0``/``1`` and a JSON column read raw stays text; a pair that compares such rows with ORM
+results fixes them in its ``normalize`` hook with :func:`coerce`.
+
+A query object or a result cursor (peewee ``ModelSelect``, SQLAlchemy ``Result``) is refused
+with :class:`~harness.errors.NormalizationError` rather than iterated: iterating it would run SQL
+outside the side's measured, recorded run. So is any type not listed.
+
+Already canonical containers are returned as they are, not copied: a list of flat rows of
+``str``/``int``/``float``/``bool``/``None`` costs a few C-level passes, not a loop per value.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
+from enum import Enum
+from itertools import chain
+from types import MappingProxyType
+from typing import Any
+
+from harness.canonical import PASS_TYPES, SCALAR_CONVERTERS
+from harness.errors import NormalizationError
+from harness.instances import BOOLEAN, JSON, SKIP, Plan, normalize_peewee, normalize_sqlalchemy
+from harness.paths import join, sort_token
+
+__all__ = ["KeyCollisionError", "coerce", "normalize"]
+
+_NO_KEYS: Mapping[str, str] = MappingProxyType({})
+
+
+class KeyCollisionError(NormalizationError):
+    """Two keys of one dict became the same key (through ``keys`` or as text)."""
+
+    def __init__(self, path: str, key: str) -> None:
+        Exception.__init__(
+            self,
+            f"two keys of the dict at {path or '<root>'} both become {key!r}; "
+            "check the pair's keys= rename map, or return distinct keys",
+        )
+        self.path = path
+
+
+class _Failure(Exception):
+    """Raised deep inside; each container on the way up adds its step to the path."""
+
+    def __init__(self, value: object, *, collision: bool = False) -> None:
+        self.value = value
+        self.collision = collision
+        self.steps: list[str | int] = []
+
+
+Handler = Callable[["_Normalizer", Any], Any]
+
+
+def normalize(value: Any, *, keys: Mapping[str, str] = _NO_KEYS) -> Any:
+    """Return ``value`` as canonical plain data; ``keys`` renames dict keys at every level.
+
+    >>> normalize({"n": Decimal("1.50"), "at": datetime(2024, 5, 1, 12)}, keys={"n": "amount"})
+    {'amount': 1.5, 'at': {'$datetime': '2024-05-01T12:00:00Z'}}
+
+    Raises :class:`~harness.errors.NormalizationError` naming the path of a value it cannot
+    turn into plain data. Never runs a query.
+    """
+    walker = _Normalizer(keys)
+    try:
+        return walker.value(value)
+    except _Failure as exc:
+        path = ""
+        for step in reversed(exc.steps):
+            path = join(path, step)
+        if exc.collision:
+            raise KeyCollisionError(path, str(exc.value)) from None
+        raise NormalizationError(path, exc.value) from None
+
+
+class _Normalizer:
+    """One normalize() call: the rename map, the ORM objects on the current path, the plans."""
+
+    __slots__ = ("_plans", "ancestors", "keys")
+
+    def __init__(self, keys: Mapping[str, str]) -> None:
+        self.keys = keys
+        self.ancestors: set[int] = set()
+        self._plans: dict[type, Plan] = {}
+
+    def value(self, value: Any) -> Any:
+        cls = value.__class__
+        if cls in PASS_TYPES:
+            return value
+        handler = _HANDLERS.get(cls) or _resolve(cls)
+        return handler(self, value)
+
+    def plan(self, cls: type, build: Callable[[type], Plan]) -> Plan:
+        plan = self._plans.get(cls)
+        if plan is None:
+            base = _PLANS.get(cls)
+            if base is None:
+                base = _PLANS[cls] = build(cls)
+            plan = self._plans[cls] = base.renamed(self.keys)
+        return plan
+
+    def field(self, value: Any, kind: int, step: str) -> Any:
+        try:
+            if kind == BOOLEAN and value.__class__ is int and value in (0, 1):
+                return value == 1
+            if kind == JSON and value.__class__ is str:
+                value = _parse_json(value)
+            return value if value.__class__ in PASS_TYPES else self.value(value)
+        except _Failure as exc:
+            exc.steps.append(step)
+            raise
+
+    def child(self, value: Any, step: str) -> Any:
+        try:
+            if id(value) in self.ancestors:
+                return SKIP
+            # A collection of related objects (not a Row or a namedtuple, which are tuples too).
+            if isinstance(value, (list, set, frozenset)) or value.__class__ is tuple:
+                kept = [item for item in value if id(item) not in self.ancestors]
+                return (
+                    _set(self, kept) if isinstance(value, (set, frozenset)) else _list(self, kept)
+                )
+            return self.value(value)
+        except _Failure as exc:
+            exc.steps.append(step)
+            raise
+
+
+def _parse_json(text: str) -> Any:
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            return jsonlib.loads(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _flat_rows(walker: _Normalizer, items: list[Any]) -> list[Any] | None:
+    """``items`` itself when it is a list of scalars or of flat canonical rows, else None.
+
+    Each test is one C-level pass (``set(map(...))``): this is what keeps 100k rows cheap.
+    """
+    kinds = set(map(type, items))
+    if kinds <= PASS_TYPES:
+        return items
+    if len(kinds) == 1 and dict in kinds:
+        names = set(chain.from_iterable(items))
+        if any(name.__class__ is not str for name in names):
+            return None
+        if walker.keys and not names.isdisjoint(walker.keys):
+            return None
+        if set(map(type, chain.from_iterable(map(dict.values, items)))) <= PASS_TYPES:
+            return items
+    return None
+
+
+def _list(walker: _Normalizer, source: Any) -> list[Any]:
+    items = source if source.__class__ is list else list(source)
+    try:
+        flat = _flat_rows(walker, items)
+        if flat is not None:  # the rows are shared; the list is a new one
+            return items[:] if items is source else items
+        value = walker.value
+        return [item if item.__class__ in PASS_TYPES else value(item) for item in items]
+    except _Failure:
+        # Found the hard way on purpose: an index per element would slow down every list.
+        for index, item in enumerate(items):
+            try:
+                walker.value(item)
+            except _Failure as again:
+                again.steps.append(index)
+                raise again from None
+        raise
+
+
+def _dict(walker: _Normalizer, mapping: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    keys = walker.keys
+    value = walker.value
+    for key, item in mapping.items():
+        if key.__class__ is not str:
+            key = _key_text(walker, key)
+        if keys:
+            key = keys.get(key, key)
+        if item.__class__ not in PASS_TYPES:
+            try:
+                item = value(item)
+            except _Failure as exc:
+                exc.steps.append(key)
+                raise
+        out[key] = item
+    if len(out) != len(mapping):
+        seen: set[str] = set()
+        for key in mapping:
+            name = key if key.__class__ is str else _key_text(walker, key)
+            name = keys.get(name, name) if keys else name
+            if name in seen:
+                raise _Failure(name, collision=True)
+            seen.add(name)
+    return out
+
+
+def _key_text(walker: _Normalizer, key: Any) -> str:
+    canonical = walker.value(key)
+    if canonical.__class__ is str:
+        return str(canonical)
+    return jsonlib.dumps(canonical, sort_keys=True, ensure_ascii=False)
+
+
+def _mapping(walker: _Normalizer, mapping: Mapping[Any, Any]) -> dict[str, Any]:
+    return _dict(walker, dict(mapping.items()))
+
+
+def _named(walker: _Normalizer, row: Any) -> Any:
+    fields = tuple(row._fields)
+    if len(set(fields)) != len(fields):  # a dict would silently drop a column
+        return _list(walker, list(row))
+    return _dict(walker, dict(zip(fields, row, strict=True)))
+
+
+def _set(walker: _Normalizer, items: Iterable[Any]) -> list[Any]:
+    values = _list(walker, list(items))
+    try:
+        return sorted(values)
+    except TypeError:  # mixed or unorderable types: any fixed order will do
+        return sorted(values, key=sort_token)
+
+
+def _enum(walker: _Normalizer, member: Enum) -> Any:
+    return walker.value(member.value)
+
+
+def _scalar(convert: Callable[[Any], Any]) -> Handler:
+    return lambda walker, value: convert(value)
+
+
+def _unsupported(walker: _Normalizer, value: Any) -> Any:
+    raise _Failure(value)
+
+
+_HANDLERS: dict[type, Handler] = {
+    dict: _dict,
+    list: _list,
+    tuple: _list,
+    set: _set,
+    frozenset: _set,
+    **{cls: _scalar(convert) for cls, convert in SCALAR_CONVERTERS.items()},
+}
+_PLANS: dict[type, Plan] = {}
+
+
+def _resolve(cls: type) -> Handler:
+    """Find (once per type) the handler of a type that is not in the table: subclasses, ORMs."""
+    handler = _HANDLERS[cls] = _lookup(cls)
+    return handler
+
+
+def _lookup(cls: type) -> Handler:
+    if issubclass(cls, Enum):  # before int and str: IntEnum and StrEnum are enums first
+        return _enum
+    for base in (int, float, str):
+        if issubclass(cls, base):  # numpy.float64, str subclasses: the plain value
+            return _scalar(base)
+    for base, convert in SCALAR_CONVERTERS.items():  # datetime is tried before date
+        if issubclass(cls, base):
+            return _scalar(convert)
+    if issubclass(cls, Mapping):
+        return _mapping
+    if issubclass(cls, tuple):
+        return _named if hasattr(cls, "_fields") else _list
+    if issubclass(cls, list):
+        return _list
+    if issubclass(cls, (set, frozenset)):
+        return _set
+    # An instance of an ORM's class exists only once that ORM is imported; never import it here.
+    if "sqlalchemy" in sys.modules:
+        from sqlalchemy.engine import Row
+
+        if issubclass(cls, Row):
+            return _named
+    if "peewee" in sys.modules:
+        import peewee
+
+        if issubclass(cls, peewee.Model):
+            return normalize_peewee  # type: ignore[return-value]
+    if "sqlalchemy.orm" in sys.modules:
+        from sqlalchemy import inspect
+        from sqlalchemy.orm import Mapper
+
+        if isinstance(inspect(cls, raiseerr=False), Mapper):
+            return normalize_sqlalchemy  # type: ignore[return-value]
+    return _unsupported
+
+
+def coerce(value: Any, *, booleans: Iterable[str] = (), json: Iterable[str] = ()) -> Any:
+    """Fix raw-row values a normalize hook knows the type of, under the given keys at any depth.
+
+    ``booleans``: keys whose ``0``/``1`` become ``False``/``True``; ``json``: keys whose text holds
+    JSON to parse. For raw queries, which carry no column types::
+
+        pair("notification.unread", normalize=lambda v: coerce(v, booleans=["read"]))
+    """
+    bool_keys = frozenset(booleans)
+    json_keys = frozenset(json)
+
+    def fix(item: Any) -> Any:
+        if item.__class__ is list:
+            return [fix(x) for x in item]
+        if item.__class__ is not dict:
+            return item
+        out = {}
+        for key, inner in item.items():
+            if key in bool_keys and inner.__class__ is int and inner in (0, 1):
+                inner = inner == 1
+            elif key in json_keys and inner.__class__ is str:
+                # Not JSON after all: keep the text, and the diff will show it.
+                with suppress(ValueError):
+                    inner = normalize(jsonlib.loads(inner))
+            else:
+                inner = fix(inner)
+            out[key] = inner
+        return out
+
+    return fix(value)

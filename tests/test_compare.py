@@ -1,0 +1,301 @@
+"""compare(): the verdict on two normalized results, and a diff a person can act on."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.canonical import canonical_key
+from harness.compare import compare
+from harness.errors import ConfigError
+from harness.normalize import normalize
+from harness.results import MAX_DIFF_ENTRIES, Change, Diff, RowCount
+
+NAIVE = datetime(2024, 5, 1, 12, 0)
+AWARE = datetime(2024, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+
+
+def verdict(legacy: Any, new: Any, **options: Any) -> bool:
+    options.setdefault("ordered", False)
+    return compare(normalize(legacy), normalize(new), **options).equal
+
+
+EQUAL = [
+    pytest.param(Decimal("1.50"), 1.5, id="decimal-vs-float"),
+    pytest.param([{"p": Decimal("1.50")}], [{"p": 1.5}], id="decimal-vs-float-in-rows"),
+    pytest.param(NAIVE, AWARE, id="naive-vs-aware-same-instant"),
+    pytest.param([{"at": NAIVE}], [{"at": AWARE.astimezone(UTC)}], id="datetimes-in-rows"),
+    pytest.param(1, 1.0, id="int-vs-float"),
+    pytest.param([{"n": 3}], [{"n": 2.9999999999999996}], id="int-vs-float-within-tolerance"),
+    pytest.param([{"x": 0.1 + 0.2}], [{"x": 0.3}], id="float-rounding"),
+    pytest.param([{"x": float("nan")}], [{"x": Decimal("NaN")}], id="nan-equals-nan"),
+    pytest.param(["a", "b"], ["b", "a"], id="unordered-rows"),
+    pytest.param([[1, 2], [3]], [[3], [1, 2]], id="unordered-list-rows"),
+    pytest.param([], (), id="empty"),
+    pytest.param({"a": [1, {"b": None}]}, {"a": [1, {"b": None}]}, id="nested"),
+]
+
+NOT_EQUAL = [
+    pytest.param("1", 1, id="str-vs-int"),
+    pytest.param(None, "", id="none-vs-empty"),
+    pytest.param([{"a": None}], [{"a": ""}], id="none-vs-empty-in-rows"),
+    pytest.param(True, 1, id="bool-vs-int"),
+    pytest.param([{"b": True}], [{"b": 1}], id="bool-vs-int-in-rows"),
+    pytest.param([{"b": False, "n": 1}], [{"b": 0, "n": 1}], id="bool-vs-int-column"),
+    pytest.param([{"id": 1}], [{"id": 1}, {"id": 1}], id="duplicated-row"),
+    pytest.param([{"a": 1, "b": None}], [{"a": 1}], id="missing-key-vs-none"),
+    pytest.param({"a": None}, {}, id="missing-key-vs-none-in-dict"),
+    pytest.param([{"x": 1.0}], [{"x": 1.001}], id="float-beyond-tolerance"),
+    pytest.param([2**60], [2**60 + 1], id="ints-exact-however-large"),
+    pytest.param([[1, 2]], [[2, 1]], id="nested-lists-in-order"),
+    pytest.param({"$date": "2024-05-01"}, "2024-05-01", id="date-vs-its-text"),
+]
+
+
+@pytest.mark.parametrize(("legacy", "new"), EQUAL)
+def test_equal(legacy: Any, new: Any) -> None:
+    assert verdict(legacy, new)
+    assert verdict(new, legacy)
+
+
+@pytest.mark.parametrize(("legacy", "new"), NOT_EQUAL)
+def test_not_equal(legacy: Any, new: Any) -> None:
+    assert not verdict(legacy, new)
+    assert not verdict(new, legacy)
+
+
+def test_order_counts_only_when_ordered() -> None:
+    assert verdict(["a", "b"], ["b", "a"], ordered=False)
+    assert not verdict(["a", "b"], ["b", "a"], ordered=True)
+
+
+def test_tolerance_is_configurable() -> None:
+    assert not verdict([{"x": 0.1 + 0.2}], [{"x": 0.3}], float_tolerance=0.0)
+    assert verdict([{"x": 100.0}], [{"x": 100.5}], float_tolerance=0.01)
+
+
+# --- diffs ---------------------------------------------------------------------------------
+
+
+def diff_of(legacy: Any, new: Any, **options: Any) -> Diff:
+    result = compare(normalize(legacy), normalize(new), **options)
+    assert not result.equal
+    assert result.diff is not None
+    json.dumps(result.diff.to_json())  # what results.json will hold
+    return result.diff
+
+
+def test_ordered_change_names_path_and_both_values() -> None:
+    legacy = [{"id": i, "title": f"t{i}"} for i in range(20)]
+    new = [dict(row) for row in legacy]
+    new[12]["title"] = "flipper"
+    legacy[12]["title"] = "Flipper"
+    diff = diff_of(legacy, new, ordered=True)
+    assert diff.changes == (Change("[12].title", "changed", "Flipper", "flipper"),)
+    assert diff.summary == "1 row changed; [12].title: 'Flipper' != 'flipper'"
+
+
+def test_nested_change_path() -> None:
+    legacy = {"id": "i1", "comments": [{"content": "a"}, {"content": "b"}]}
+    new = {"id": "i1", "comments": [{"content": "a"}, {"content": "B"}]}
+    diff = diff_of(legacy, new, ordered=False)
+    assert diff.changes == (Change("comments[1].content", "changed", "b", "B"),)
+
+
+def test_type_difference_is_shown_with_both_reprs() -> None:
+    diff = diff_of([{"id": "a", "n": "1"}], [{"id": "a", "n": 1}], ordered=False)
+    assert diff.changes == (Change("[id='a'].n", "changed", "1", 1),)
+    assert "'1' != 1" in diff.summary
+
+
+def test_missing_key_is_removed_not_changed() -> None:
+    diff = diff_of({"a": 1, "b": None}, {"a": 1, "c": 2}, ordered=False)
+    assert set(diff.changes) == {Change("b", "removed", None, None), Change("c", "added", None, 2)}
+
+
+def test_unordered_rows_only_on_one_side_with_counts() -> None:
+    legacy = [{"id": 1}, {"id": 2}, {"id": 2}, {"id": 3}]
+    new = [{"id": 1}, {"id": 2}, {"id": 4}]
+    diff = diff_of(legacy, new, ordered=False)
+    assert diff.only_legacy == (RowCount({"id": 2}, 1), RowCount({"id": 3}, 1))
+    assert diff.only_new == (RowCount({"id": 4}, 1),)
+    assert diff.summary.startswith(
+        "1 row only in legacy, 1 extra copy in legacy of rows both have, 1 row only in new"
+    )
+
+
+def test_unordered_rows_with_the_same_id_are_one_changed_row() -> None:
+    legacy = [{"id": "a", "title": "x"}, {"id": "b", "title": "Flipper"}]
+    new = [{"id": "b", "title": "flipper"}, {"id": "a", "title": "x"}, {"id": "c", "title": "y"}]
+    diff = diff_of(legacy, new, ordered=False)
+    assert diff.changes == (Change("[id='b'].title", "changed", "Flipper", "flipper"),)
+    assert diff.only_legacy == ()
+    assert diff.only_new == (RowCount({"id": "c", "title": "y"}, 1),)
+    assert (
+        diff.summary == "1 row only in new, 1 row changed; [id='b'].title: 'Flipper' != 'flipper'"
+    )
+
+
+def test_unordered_rows_without_id_pair_by_most_fields() -> None:
+    legacy = [{"name": "a", "city": "x", "zip": "1"}, {"name": "b", "city": "y", "zip": "2"}]
+    new = [{"name": "b", "city": "y", "zip": "2"}, {"name": "a", "city": "x", "zip": "9"}]
+    diff = diff_of(legacy, new, ordered=False)
+    assert diff.changes == (Change("[0].zip", "changed", "1", "9"),)
+
+
+def test_ordered_same_rows_other_order() -> None:
+    legacy = [{"id": i} for i in range(5)]
+    new = [legacy[0], legacy[2], legacy[1], legacy[3], legacy[4]]
+    diff = diff_of(legacy, new, ordered=True)
+    assert diff.reordered
+    assert diff.changes == ()
+    assert diff.summary.startswith("same rows, different order: first at [1] (id=1 in legacy, id=2")
+
+
+def test_ordered_inserted_row_is_added_at_its_new_index() -> None:
+    legacy = [{"id": i, "v": i} for i in range(50)]
+    new = [*legacy[:10], {"id": "x", "v": -1}, *legacy[10:]]
+    diff = diff_of(legacy, new, ordered=True)
+    assert diff.changes == (Change("[10]", "added", None, {"id": "x", "v": -1}),)
+    assert diff.summary.startswith("legacy 50 rows, new 51, 1 added")
+
+
+def test_ordered_moved_row_says_so() -> None:
+    legacy = [{"id": i} for i in range(6)] + [{"id": "extra"}]
+    new = [{"id": i} for i in (1, 2, 3, 4, 5, 0)]
+    diff = diff_of(legacy, new, ordered=True)
+    assert diff.reordered
+    assert "some rows in another order" in diff.summary
+
+
+def test_nested_list_in_another_order_is_one_change() -> None:
+    diff = diff_of({"tags": ["a", "b"]}, {"tags": ["b", "a"]}, ordered=True)
+    assert diff.changes == (Change("tags", "changed", ["a", "b"], ["b", "a"]),)
+    assert "same items, different order" in diff.summary
+
+
+def test_lists_are_capped_and_truncation_counted() -> None:
+    legacy = [{"id": i, "v": 0} for i in range(MAX_DIFF_ENTRIES + 30)]
+    new = [{"id": i, "v": 1} for i in range(MAX_DIFF_ENTRIES + 30)]
+    diff = diff_of(legacy, new, ordered=False)
+    assert len(diff.changes) == MAX_DIFF_ENTRIES
+    assert diff.truncated == 30
+
+
+def test_scalar_difference_summary() -> None:
+    assert diff_of(1, "1", ordered=False).summary == "1 != '1'"
+    assert diff_of(NAIVE, NAIVE + timedelta(seconds=1), ordered=False).summary == (
+        "datetime(2024-05-01T12:00:00Z) != datetime(2024-05-01T12:00:01Z)"
+    )
+
+
+# --- ignore and unordered paths -----------------------------------------------------------
+
+ROWS = [
+    {"id": 1, "updatedAt": 1, "author": {"email": "a", "updatedAt": 1}, "comments": [{"id": 7}]}
+]
+CHANGED = [
+    {"id": 1, "updatedAt": 2, "author": {"email": "b", "updatedAt": 2}, "comments": [{"id": 8}]}
+]
+
+
+@pytest.mark.parametrize(
+    ("ignore", "equal"),
+    [
+        pytest.param(["updatedAt"], False, id="bare-key-any-depth-rest-differs"),
+        pytest.param(["updatedAt", "author.email", "comments[*].id"], True, id="all-differences"),
+        pytest.param(["*At", "email", "comments"], True, id="globs-and-bare-keys"),
+        pytest.param(
+            ["[*].updatedAt", "author.email", "comments[*].id"], False, id="anchored-top-only"
+        ),
+        pytest.param(["[*].updatedAt", "[*].author", "[*].comments"], True, id="anchored-subtrees"),
+        pytest.param(
+            ['["updatedAt"]', "$[*].author", "[0].comments"], True, id="quoted-dollar-index"
+        ),
+    ],
+)
+def test_ignore_paths(ignore: list[str], equal: bool) -> None:
+    assert verdict(ROWS, CHANGED, ignore=ignore) is equal
+    assert verdict(ROWS, CHANGED, ignore=ignore, ordered=True) is equal
+
+
+def test_ignore_applies_to_a_top_level_dict() -> None:
+    assert verdict({"total": 1, "at": 1}, {"total": 1, "at": 2}, ignore=["$.at"])
+    assert not verdict({"x": {"at": 1}}, {"x": {"at": 2}}, ignore=["$.at"])
+
+
+def test_ignored_keys_do_not_show_in_the_diff() -> None:
+    diff = diff_of(
+        [{"id": 1, "t": "a", "u": 1}], [{"id": 1, "t": "b", "u": 2}], ordered=False, ignore=["u"]
+    )
+    assert diff.changes == (Change("[id=1].t", "changed", "a", "b"),)
+
+
+@pytest.mark.parametrize("bad", ["", "a..b", "a[", "[x]", "$", "[*]", "a[*]b"])
+def test_bad_paths_are_config_errors(bad: str) -> None:
+    with pytest.raises(ConfigError):
+        compare([1], [1], ordered=False, ignore=[bad])
+
+
+def test_unordered_paths_compare_nested_lists_as_multisets() -> None:
+    legacy = [{"id": 1, "comments": [{"id": "a"}, {"id": "b"}]}]
+    new = [{"id": 1, "comments": [{"id": "b"}, {"id": "a"}]}]
+    assert not verdict(legacy, new)
+    assert verdict(legacy, new, unordered=["comments"])
+    assert not verdict(legacy, [{"id": 1, "comments": [{"id": "b"}]}], unordered=["comments"])
+
+
+# --- the fast path agrees with the definition ----------------------------------------------
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from(["", "a", "1", "A"]),
+    st.sampled_from([0.5, 1.0, -2.25]),
+)
+rows = st.lists(st.fixed_dictionaries({"a": scalars, "b": scalars, "c": scalars}), max_size=8)
+
+
+def reference_equal(legacy: list[Any], new: list[Any]) -> bool:
+    """Multiset equality by canonical key, row by row: the slow, obvious definition."""
+    return Counter(map(canonical_key, legacy)) == Counter(map(canonical_key, new))
+
+
+# No example database: the tests leave no .hypothesis directory in the working tree.
+quick = settings(database=None, max_examples=200)
+
+
+@quick
+@given(rows, rows)
+def test_fast_path_agrees_with_the_definition(legacy: list[Any], new: list[Any]) -> None:
+    assert compare(legacy, new, ordered=False).equal is reference_equal(legacy, new)
+
+
+@quick
+@given(rows, st.randoms(use_true_random=False))
+def test_shuffled_rows_are_equal_unordered(legacy: list[Any], rnd: random.Random) -> None:
+    new = [dict(row) for row in legacy]
+    rnd.shuffle(new)
+    assert compare(legacy, new, ordered=False).equal
+
+
+@quick
+@given(rows.filter(bool), st.data())
+def test_one_bool_turned_into_an_int_is_found(legacy: list[Any], data: st.DataObject) -> None:
+    index = data.draw(st.integers(0, len(legacy) - 1))
+    new = [dict(row) for row in legacy]
+    new[index]["a"] = True
+    legacy = [dict(row) for row in legacy]
+    legacy[index]["a"] = 1
+    result = compare(legacy, new, ordered=False)
+    assert not result.equal
+    assert result.diff is not None and result.diff.summary

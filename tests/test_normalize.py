@@ -1,0 +1,407 @@
+"""normalize(): canonical forms of scalars and containers, and ORM instances read without SQL."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import uuid
+from collections import namedtuple
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+import peewee
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    defer,
+    mapped_column,
+    relationship,
+    selectinload,
+)
+
+from harness.compare import compare
+from harness.errors import NormalizationError
+from harness.normalize import KeyCollisionError, coerce, normalize
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Category(enum.StrEnum):
+    NEW = "NEW"
+
+
+class Money(float):
+    """Stands for numpy.float64 and friends: a float subclass."""
+
+
+class Name(str):
+    pass
+
+
+Point = namedtuple("Point", "x y")
+Twice = namedtuple("Twice", "a b", rename=False)
+
+AWARE = datetime(2024, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+
+SCALARS = [
+    pytest.param(None, None, id="none"),
+    pytest.param("", "", id="empty-str"),
+    pytest.param("1", "1", id="str"),
+    pytest.param(1, 1, id="int"),
+    pytest.param(True, True, id="bool"),
+    pytest.param(1.5, 1.5, id="float"),
+    pytest.param(Decimal("1.50"), 1.5, id="decimal-fraction"),
+    pytest.param(Decimal("2"), 2, id="decimal-integral"),
+    pytest.param(Decimal("12345678901234567890"), 12345678901234567890, id="decimal-big-int"),
+    pytest.param(Decimal("1E+2"), 100, id="decimal-exponent"),
+    pytest.param(datetime(2024, 5, 1, 12), {"$datetime": "2024-05-01T12:00:00Z"}, id="naive"),
+    pytest.param(AWARE, {"$datetime": "2024-05-01T12:00:00Z"}, id="aware-to-utc"),
+    pytest.param(
+        datetime(2024, 5, 1, 12, 0, 0, 1500, tzinfo=UTC),
+        {"$datetime": "2024-05-01T12:00:00.001500Z"},
+        id="microseconds",
+    ),
+    pytest.param(date(2024, 5, 1), {"$date": "2024-05-01"}, id="date"),
+    pytest.param(time(9, 30), {"$time": "09:30:00"}, id="time"),
+    pytest.param(timedelta(minutes=1, seconds=30), {"$timedelta": 90.0}, id="timedelta"),
+    pytest.param(uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001", id="uuid"),
+    pytest.param(Color.RED, "red", id="enum"),
+    pytest.param(Level.HIGH, 3, id="int-enum"),
+    pytest.param(Category.NEW, "NEW", id="str-enum"),
+    pytest.param(b"\x00\xff", {"$bytes": "00ff"}, id="bytes"),
+    pytest.param(bytearray(b"\x01"), {"$bytes": "01"}, id="bytearray"),
+    pytest.param(memoryview(b"\x02"), {"$bytes": "02"}, id="memoryview"),
+    pytest.param(Money(2.5), 2.5, id="float-subclass"),
+    pytest.param(Name("x"), "x", id="str-subclass"),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), SCALARS)
+def test_scalar_forms(value: Any, expected: Any) -> None:
+    result = normalize(value)
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+def test_decimal_nan_stays_a_float_nan() -> None:
+    assert math.isnan(normalize(Decimal("NaN")))
+
+
+def test_canonical_values_are_json_safe() -> None:
+    value = normalize({"at": AWARE, "n": Decimal("1.5"), "b": b"x", "u": uuid.UUID(int=0)})
+    assert json.loads(json.dumps(value)) == value
+
+
+CONTAINERS = [
+    pytest.param((1, "a"), [1, "a"], id="tuple-to-list"),
+    pytest.param({3, 1, 2}, [1, 2, 3], id="set-sorted"),
+    pytest.param(frozenset({"b", "a"}), ["a", "b"], id="frozenset-sorted"),
+    pytest.param({1, "a"}, ["a", 1], id="mixed-set-by-json-text"),
+    pytest.param(Point(1, 2), {"x": 1, "y": 2}, id="namedtuple-to-dict"),
+    pytest.param({1: "a", None: "b"}, {"1": "a", "null": "b"}, id="keys-to-text"),
+    pytest.param(MappingProxyType({"a": 1}), {"a": 1}, id="mapping"),
+    pytest.param([{"a": 1}, {"a": None}], [{"a": 1}, {"a": None}], id="flat-rows"),
+    pytest.param([{"a": date(2024, 1, 2)}], [{"a": {"$date": "2024-01-02"}}], id="rows-converted"),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), CONTAINERS)
+def test_container_forms(value: Any, expected: Any) -> None:
+    assert normalize(value) == expected
+
+
+def test_flat_rows_are_returned_in_a_new_list() -> None:
+    rows = [{"a": 1}, {"a": 2}]
+    result = normalize(rows)
+    result.append({"a": 3})
+    assert len(rows) == 2
+
+
+def test_keys_rename_at_every_level() -> None:
+    value = {"organization_id": 1, "items": [{"organization_id": 2}], "other": [{"x": 1}]}
+    result = normalize(value, keys={"organization_id": "organizationId"})
+    assert result == {"organizationId": 1, "items": [{"organizationId": 2}], "other": [{"x": 1}]}
+
+
+def test_keys_that_collide_are_refused_with_the_path() -> None:
+    with pytest.raises(KeyCollisionError, match=r"rows\[0\].*'b'"):
+        normalize({"rows": [{"a": 1, "b": 2}]}, keys={"a": "b"})
+    with pytest.raises(KeyCollisionError):
+        normalize({1: "int key", "1": "str key"})
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        pytest.param(object(), "<root>", id="root"),
+        pytest.param({"rows": [{"a": 1}, {"a": object()}]}, "rows[1].a", id="nested"),
+        pytest.param([1, 2, (x for x in ())], "[2]", id="generator"),
+        pytest.param({"odd key": [complex(1, 2)]}, '["odd key"][0]', id="quoted-key"),
+    ],
+)
+def test_unsupported_values_name_their_path(value: Any, path: str) -> None:
+    with pytest.raises(NormalizationError) as caught:
+        normalize(value)
+    assert caught.value.path == ("" if path == "<root>" else path)
+    assert path in str(caught.value)
+
+
+def test_coerce_fixes_raw_booleans_and_json_text_by_key() -> None:
+    raw = [{"read": 1, "count": 1, "meta": '{"a": [1]}', "nested": {"read": 0}}]
+    fixed = coerce(raw, booleans=["read"], json=["meta"])
+    assert fixed == [{"read": True, "count": 1, "meta": {"a": [1]}, "nested": {"read": False}}]
+    assert fixed[0]["count"] is not True  # only the named keys change
+
+
+# --- peewee -------------------------------------------------------------------------------
+
+
+class CountingSqlite(peewee.SqliteDatabase):
+    """Counts statements, to prove normalize() never sends one."""
+
+    statements = 0
+
+    def execute_sql(self, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        type(self).statements += 1
+        return super().execute_sql(sql, params, *args, **kwargs)
+
+
+pw_db = CountingSqlite(":memory:")
+
+
+class PwOrganization(peewee.Model):
+    id = peewee.TextField(primary_key=True)
+    name = peewee.TextField()
+
+    class Meta:
+        database = pw_db
+        table_name = "Organization"
+
+
+class PwJSONField(peewee.TextField):
+    """A JSON column stored as text and never decoded, as some legacy code has it."""
+
+    field_type = "JSON"
+
+
+class PwMachine(peewee.Model):
+    id = peewee.TextField(primary_key=True)
+    name = peewee.TextField()
+    organization = peewee.ForeignKeyField(
+        PwOrganization, column_name="organizationId", backref="machines"
+    )
+    active = peewee.BooleanField(column_name="isActive")
+    meta = PwJSONField(null=True)
+
+    class Meta:
+        database = pw_db
+        table_name = "Machine"
+
+
+@pytest.fixture
+def pw_data() -> Iterator[None]:
+    with pw_db.connection_context():
+        pw_db.create_tables([PwOrganization, PwMachine])
+        PwOrganization.create(id="o1", name="Arcade")
+        PwMachine.create(id="m1", name="Flipper", organization="o1", active=True, meta='{"a": 1}')
+        PwMachine.create(id="m2", name="Pong", organization="o1", active=False, meta=None)
+        yield
+        pw_db.drop_tables([PwOrganization, PwMachine])
+
+
+def _pw_queries(func: Any) -> tuple[Any, int]:
+    before = CountingSqlite.statements
+    result = func()
+    return result, CountingSqlite.statements - before
+
+
+@pytest.mark.usefixtures("pw_data")
+def test_peewee_instance_maps_physical_columns_without_a_query() -> None:
+    machine = PwMachine.get_by_id("m1")
+    result, queries = _pw_queries(lambda: normalize(machine))
+    assert result == {
+        "id": "m1",
+        "name": "Flipper",
+        "organizationId": "o1",
+        "isActive": True,
+        "meta": {"a": 1},
+    }
+    assert queries == 0
+
+
+@pytest.mark.usefixtures("pw_data")
+def test_peewee_joined_relation_is_nested_under_the_field_name() -> None:
+    query = PwMachine.select(PwMachine, PwOrganization).join(PwOrganization).order_by(PwMachine.id)
+    machines = list(query)
+    result, queries = _pw_queries(lambda: normalize(machines))
+    assert result[0]["organization"] == {"id": "o1", "name": "Arcade"}
+    assert result[0]["organizationId"] == "o1"
+    assert queries == 0
+
+
+@pytest.mark.usefixtures("pw_data")
+def test_peewee_prefetched_backref_is_nested_without_the_back_pointer() -> None:
+    orgs = list(peewee.prefetch(PwOrganization.select(), PwMachine.select().order_by(PwMachine.id)))
+    result, queries = _pw_queries(lambda: normalize(orgs))
+    assert queries == 0
+    assert [m["id"] for m in result[0]["machines"]] == ["m1", "m2"]
+    # Each machine's organization is the parent being normalized: left out, no cycle.
+    assert "organization" not in result[0]["machines"][0]
+
+
+@pytest.mark.usefixtures("pw_data")
+def test_peewee_partial_select_and_aliases() -> None:
+    query = PwMachine.select(PwMachine.id, peewee.fn.UPPER(PwMachine.name).alias("shout"))
+    result = normalize(list(query.order_by(PwMachine.id)))
+    assert result[0] == {"id": "m1", "shout": "FLIPPER"}  # unselected fields are absent
+
+
+def test_peewee_boolean_field_turns_raw_ints_into_bools() -> None:
+    machine = PwMachine(id="m9", name="x", organization="o1", active=True)
+    machine.__data__["active"] = 1  # what a raw MariaDB row puts there
+    assert normalize(machine)["isActive"] is True
+
+
+# --- SQLAlchemy ---------------------------------------------------------------------------
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SaOrganization(Base):
+    __tablename__ = "Organization"
+    id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    machines: Mapped[list[SaMachine]] = relationship(
+        back_populates="organization", order_by="SaMachine.id"
+    )
+
+
+class SaMachine(Base):
+    __tablename__ = "Machine"
+    id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    organizationId: Mapped[str] = mapped_column(sa.ForeignKey("Organization.id"))
+    is_active: Mapped[bool] = mapped_column("isActive")
+    meta: Mapped[Any] = mapped_column(sa.JSON, nullable=True)
+    organization: Mapped[SaOrganization] = relationship(back_populates="machines")
+
+
+@pytest.fixture
+def session() -> Iterator[Session]:
+    engine = sa.create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(SaOrganization(id="o1", name="Arcade"))
+        s.add(
+            SaMachine(id="m1", name="Flipper", organizationId="o1", is_active=True, meta={"a": 1})
+        )
+        s.add(SaMachine(id="m2", name="Pong", organizationId="o1", is_active=False, meta=None))
+        s.commit()
+    with Session(engine) as s:
+        yield s
+    engine.dispose()
+
+
+def _sa_queries(session: Session, func: Any) -> tuple[Any, int]:
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])
+
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        return func(), len(seen)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def test_sqlalchemy_instance_maps_physical_columns_and_skips_unloaded(session: Session) -> None:
+    machine = session.scalars(sa.select(SaMachine).where(SaMachine.id == "m1")).one()
+    assert "organization" in sa.inspect(machine).unloaded
+    result, queries = _sa_queries(session, lambda: normalize(machine))
+    assert queries == 0
+    assert result == {
+        "id": "m1",
+        "name": "Flipper",
+        "organizationId": "o1",
+        "isActive": True,
+        "meta": {"a": 1},
+    }
+
+
+def test_sqlalchemy_deferred_column_is_absent_not_loaded(session: Session) -> None:
+    stmt = sa.select(SaMachine).options(defer(SaMachine.name)).where(SaMachine.id == "m1")
+    machine = session.scalars(stmt).one()
+    result, queries = _sa_queries(session, lambda: normalize(machine))
+    assert queries == 0
+    assert "name" not in result
+
+
+def test_sqlalchemy_loaded_relationship_is_nested(session: Session) -> None:
+    stmt = sa.select(SaOrganization).options(selectinload(SaOrganization.machines))
+    org = session.scalars(stmt).one()
+    result, queries = _sa_queries(session, lambda: normalize(org))
+    assert queries == 0
+    assert [m["id"] for m in result["machines"]] == ["m1", "m2"]
+
+
+def test_sqlalchemy_back_reference_to_an_ancestor_is_left_out(session: Session) -> None:
+    stmt = sa.select(SaOrganization).options(
+        selectinload(SaOrganization.machines).joinedload(SaMachine.organization)
+    )
+    org = session.scalars(stmt).one()
+    assert "organization" not in sa.inspect(org.machines[0]).unloaded
+    result = normalize(org)
+    assert "organization" not in result["machines"][0]
+
+
+def test_sqlalchemy_rows_become_dicts_by_label(session: Session) -> None:
+    # A Row is labelled by the query (attribute key or .label()), not by the physical column.
+    stmt = sa.select(SaMachine.id, SaMachine.is_active.label("isActive")).order_by(SaMachine.id)
+    rows = session.execute(stmt).all()
+    assert normalize(rows) == [{"id": "m1", "isActive": True}, {"id": "m2", "isActive": False}]
+    assert normalize(rows[0]._mapping) == {"id": "m1", "isActive": True}
+
+
+def test_query_objects_are_refused_not_run(session: Session) -> None:
+    result = session.execute(sa.select(SaMachine.id))
+    with pytest.raises(NormalizationError):
+        normalize(result)
+    with pytest.raises(NormalizationError):
+        normalize(PwMachine.select())
+
+
+# --- both ORMs meet ------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("pw_data")
+def test_peewee_and_sqlalchemy_instances_of_the_same_rows_compare_equal(session: Session) -> None:
+    legacy = normalize(list(peewee.prefetch(PwOrganization.select(), PwMachine.select())))
+    stmt = sa.select(SaOrganization).options(selectinload(SaOrganization.machines))
+    new = normalize(list(session.scalars(stmt)))
+    # The JSON text of the legacy column and the parsed JSON of the new one meet too.
+    assert legacy == new
+    assert compare(legacy, new, ordered=False).equal
+
+
+def test_bool_column_from_mariadb_meets_a_sqlalchemy_bool(session: Session) -> None:
+    legacy = PwMachine(id="m1", name="Flipper", organization="o1", active=1, meta='{"a": 1}')
+    legacy.__data__["active"] = 1
+    new = session.get(SaMachine, "m1")
+    assert compare(normalize(legacy), normalize(new), ordered=True).equal
