@@ -11,6 +11,7 @@ the same token (``<new Issue 1>``, ``<now>``) wherever it appears, in rows and r
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ NOW_TOKEN = "<now>"
 # A timestamp a side took from the wall clock lies within its run, give or take the clock
 # resolution of the database (MariaDB DATETIME without fractions rounds to the second).
 CLOCK_SLACK = timedelta(seconds=1)
+_TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
 
 _pk_cache: dict[tuple[int, str], tuple[str, ...]] = {}
 
@@ -85,10 +87,22 @@ def _window(obs: Observation) -> tuple[datetime, datetime]:
 
 
 def _mask_clock(value: Any, window: tuple[datetime, datetime], seen: set[Any]) -> Any:
-    """Replace datetimes taken from the wall clock during the side's run by ``<now>``."""
+    """Replace datetimes taken from the wall clock during the side's run by ``<now>``.
+
+    SQLite hands raw rows back with timestamps as text, so text shaped like a timestamp counts.
+    """
+    if isinstance(value, str) and _TIMESTAMP_TEXT.match(value):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if _in_window(parsed, window):
+            seen.add(value)
+            seen.add(_clock_key(normalize(parsed)))
+            return NOW_TOKEN
+        return value
     if isinstance(value, datetime):
-        naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-        if window[0] <= naive <= window[1]:
+        if _in_window(value, window):
             seen.add(_clock_key(normalize(value)))
             return NOW_TOKEN
         return value
@@ -97,6 +111,11 @@ def _mask_clock(value: Any, window: tuple[datetime, datetime], seen: set[Any]) -
     if isinstance(value, list):
         return [_mask_clock(v, window, seen) for v in value]
     return value
+
+
+def _in_window(value: datetime, window: tuple[datetime, datetime]) -> bool:
+    naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return window[0] <= naive <= window[1]
 
 
 def _clock_key(canonical: Any) -> Any:

@@ -23,11 +23,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from itertools import repeat
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from harness.canonical import CONTAINER_TYPES, NUMBER_TYPES, PASS_TYPES, canonical_key, close
+from harness.canonical import (
+    CONTAINER_TYPES,
+    NUMBER_TYPES,
+    PASS_TYPES,
+    canonical_key,
+    close,
+    gc_paused,
+)
 from harness.explain import Side, explain_ordered, explain_unordered, explain_values
 from harness.paths import PathFilter, compile_paths, sort_token
 from harness.results import Comparison
@@ -57,10 +64,11 @@ def compare(
     """
     paths = compile_paths(tuple(ignore), tuple(unordered)) if ignore or unordered else None
     if legacy.__class__ is list and new.__class__ is list:
-        left, right = _sides(legacy, new, paths)
-        if ordered:
-            return _ordered(left, right, float_tolerance)
-        return _unordered(left, right, float_tolerance)
+        with gc_paused():
+            left, right = _sides(legacy, new, paths)
+            if ordered:
+                return _ordered(left, right, float_tolerance)
+            return _unordered(left, right, float_tolerance)
     if paths is not None:
         legacy, new = paths.apply(legacy), paths.apply(new)
     if close(legacy, new, float_tolerance):
@@ -222,7 +230,10 @@ def _column_keys(
     """Which columns need canonical_key value by value, typed across both sides."""
     types: list[set[type]] = [set() for _ in columns]
     for vals in values:
-        for signature in set(map(tuple, map(map, repeat(type), vals))):
+        # The distinct type signatures of the rows: one stream of types cut into rows by zip
+        # over one shared iterator, all in C.
+        stream = map(type, chain.from_iterable(vals))
+        for signature in set(zip(*[stream] * len(columns), strict=False)):
             for index, cls in enumerate(signature):
                 types[index].add(cls)
     convert: dict[int, Any] = {}

@@ -102,6 +102,7 @@ class Engine:
         interrupted: bool = False,
         extra_run: dict[str, Any] | None = None,
         write: bool = True,
+        selected: set[str] | None = None,
     ) -> RunResult:
         """Apply the gate rules and the baseline, write results.json and the HTML report."""
         from harness import budget
@@ -111,6 +112,8 @@ class Engine:
             by_pair.setdefault(c.pair, []).append(c)
         pair_results = []
         for p in self.pairs:
+            if selected is not None and p.name not in selected:
+                continue  # deselected (pytest -k, -m): not part of this run
             pair_cases = tuple(by_pair.get(p.name, ()))
             latency = latencies.get(p.name)
             violations: tuple[Violation, ...] = tuple(budget.check(p, pair_cases, latency, self.config))
@@ -141,6 +144,12 @@ class Engine:
         }
         result = RunResult(harness_version=__version__, dialect=dialect, url=url, pairs=tuple(pair_results), run=run)
         result = self.apply_baseline(result)
+        if interrupted:
+            ran = len(cases)
+            result = replace(
+                result,
+                gate_reasons=(*result.gate_reasons, f"the run was interrupted after {ran} of {len(self.plan())} cases"),
+            )
         if write:
             self.write_reports(result)
         return result

@@ -33,7 +33,7 @@ from itertools import chain
 from types import MappingProxyType
 from typing import Any
 
-from harness.canonical import PASS_TYPES, SCALAR_CONVERTERS
+from harness.canonical import PASS_TYPES, SCALAR_CONVERTERS, gc_paused
 from harness.errors import NormalizationError
 from harness.instances import BOOLEAN, JSON, SKIP, Plan, normalize_peewee, normalize_sqlalchemy
 from harness.paths import join, sort_token
@@ -78,7 +78,8 @@ def normalize(value: Any, *, keys: Mapping[str, str] = _NO_KEYS) -> Any:
     """
     walker = _Normalizer(keys)
     try:
-        return walker.value(value)
+        with gc_paused():
+            return walker.value(value)
     except _Failure as exc:
         path = ""
         for step in reversed(exc.steps):
@@ -150,31 +151,62 @@ def _parse_json(text: str) -> Any:
     return text
 
 
-def _flat_rows(walker: _Normalizer, items: list[Any]) -> list[Any] | None:
-    """``items`` itself when it is a list of scalars or of flat canonical rows, else None.
+def _table(walker: _Normalizer, items: list[Any]) -> list[Any] | None:
+    """A list of scalars, or of dict rows that all have the same keys, done column by column.
 
-    Each test is one C-level pass (``set(map(...))``): this is what keeps 100k rows cheap.
+    Rows are typed with a few C-level passes (``set(map(...))``); when every value already is
+    canonical the rows are kept as they are, else only the columns that need it are converted.
+    None when the list is not such a table.
     """
     kinds = set(map(type, items))
     if kinds <= PASS_TYPES:
         return items
-    if len(kinds) == 1 and dict in kinds:
-        names = set(chain.from_iterable(items))
-        if any(name.__class__ is not str for name in names):
-            return None
-        if walker.keys and not names.isdisjoint(walker.keys):
-            return None
-        if set(map(type, chain.from_iterable(map(dict.values, items)))) <= PASS_TYPES:
-            return items
-    return None
+    if kinds == {tuple} or kinds == {list}:  # rows from .tuples() or fetchall()
+        if set(map(type, chain.from_iterable(items))) <= PASS_TYPES:
+            return list(map(list, items))
+        return None
+    if len(kinds) != 1 or dict not in kinds:
+        return None
+    shapes = set(map(tuple, items))
+    if len(shapes) != 1:
+        return None
+    (names,) = shapes
+    if any(name.__class__ is not str for name in names):
+        return None
+    if walker.keys and not walker.keys.keys().isdisjoint(names):
+        return None
+    if set(map(type, chain.from_iterable(map(dict.values, items)))) <= PASS_TYPES:
+        return items
+    # The type signature of every row: one stream of types cut into rows by zip over a shared
+    # iterator. Then the columns that hold anything not canonical as it is, each with the
+    # converter of its one type when it has one (a column of datetimes and NULLs).
+    stream = map(type, chain.from_iterable(map(dict.values, items)))
+    signatures = set(zip(*[stream] * len(names), strict=False))
+    convert = []
+    for index, name in enumerate(names):
+        odd = {s[index] for s in signatures} - PASS_TYPES
+        if odd:
+            (only,) = odd if len(odd) == 1 else (None,)
+            convert.append((name, SCALAR_CONVERTERS.get(only) or walker.value))  # type: ignore[arg-type]
+    out = []
+    for row in items:
+        row = row.copy()
+        for name, func in convert:
+            item = row[name]
+            if item.__class__ not in PASS_TYPES:
+                row[name] = func(item)
+        out.append(row)
+    return out
 
 
 def _list(walker: _Normalizer, source: Any) -> list[Any]:
     items = source if source.__class__ is list else list(source)
     try:
-        flat = _flat_rows(walker, items)
-        if flat is not None:  # the rows are shared; the list is a new one
+        table = _table(walker, items)
+        if table is items:  # the rows are shared; the list is a new one
             return items[:] if items is source else items
+        if table is not None:
+            return table
         value = walker.value
         return [item if item.__class__ in PASS_TYPES else value(item) for item in items]
     except _Failure:

@@ -72,7 +72,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from harness.engine import Engine
 
     try:
-        project, project_file = read_pyproject(config.rootpath)
+        # The nearest pyproject.toml from where pytest was started, as for `harness run`.
+        project, project_file = read_pyproject(config.invocation_params.dir)
         engine = Engine(resolve(cli, ini=ini, project=project, project_file=project_file))
         engine.plan()
     except HarnessError as exc:
@@ -157,6 +158,7 @@ class HarnessSession:
         self.latencies: dict[str, Latency] = {}
         self.display_url: str | None = None
         self.interrupted = False
+        self.selected: set[str] | None = None  # pairs with at least one selected item
 
     @property
     def controller(self) -> bool:
@@ -270,11 +272,22 @@ class HarnessSession:
                 samples["legacy"], samples["new"], paired=False, method="pytest-benchmark"
             )
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.selected = {
+            pair.name for item in session.items if (pair := getattr(getattr(item, "function", None), "_harness_pair", None))
+        }
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # Under xdist the controller collects nothing itself; the workers tell it what they have.
+        names = {nodeid.rsplit("::", 1)[-1].split("[", 1)[0] for nodeid in ids}
+        self.selected = (self.selected or set()) | (names & {p.name for p in self.engine.pairs})
+
     def pytest_keyboard_interrupt(self) -> None:
         self.interrupted = True
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if not self.controller:
+        if not self.controller or self.config.option.collectonly:
             return
         dialect, url = self.engine.describe_database(self.display_url)
         result = self.engine.finish(
@@ -284,6 +297,7 @@ class HarnessSession:
             url=url,
             interrupted=self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED,
             extra_run={"driver": "pytest"},
+            selected=self.selected,
         )
         self.result = result
         if not result.gate_passed and session.exitstatus == pytest.ExitCode.OK:

@@ -242,6 +242,8 @@ class Registry:
         self._pairs: dict[str, Pair] = {}
 
     def add(self, p: Pair) -> None:
+        if self._pairs.get(p.name) is p:
+            return  # the same registration seen twice (a file imported while resolving --pairs)
         if p.name in self._pairs:
             raise RegistrationError.for_pair(
                 p.name, p.where, f"the name is already registered by {self._pairs[p.name].where}"
@@ -273,7 +275,9 @@ class Registry:
 
 # Pairs registered while a module is being loaded go here; load_pairs swaps in a fresh one.
 _collecting: Registry | None = None
-_module_pairs: dict[str, list[Pair]] = {}
+# The pairs each module registered, by name: a module imported again (pytester restores
+# sys.modules between sessions) replaces its earlier registrations instead of doubling them.
+_module_pairs: dict[str, dict[str, Pair]] = {}
 
 
 def pair(
@@ -335,7 +339,7 @@ def pair(
         _collecting.add(p)
     module_name = caller.frame.f_globals.get("__name__")
     if module_name:
-        _module_pairs.setdefault(module_name, []).append(p)
+        _module_pairs.setdefault(module_name, {})[name] = p
     return p
 
 
@@ -363,7 +367,7 @@ def load_pairs(sources: Sequence[str] = (), *, include_default: bool = True) -> 
                 continue
             loaded.add(module_name)
             if module_name in sys.modules and module_name in _module_pairs:
-                for p in _module_pairs[module_name]:
+                for p in _module_pairs[module_name].values():
                     registry.add(p)
                 continue
             _import(module_name)

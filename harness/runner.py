@@ -79,7 +79,9 @@ def new_transaction(target: Target) -> Iterator[tuple[Any, Any]]:
 
     with target.engine.connect() as conn:
         trans = conn.begin()
-        session = Session(bind=conn, join_transaction_mode="create_savepoint")
+        # expire_on_commit=False: an object the side returns after commit() keeps the values it
+        # was written with, as the caller would read them, instead of normalizing as unloaded.
+        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
         try:
             yield conn, session
         finally:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import peewee as pw
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from fixtures import legacy as lm
@@ -23,42 +23,41 @@ from harness.pairs._common import legacy_side
 CATEGORIES = ("NEW", "IN_PROGRESS", "RESOLVED")
 
 
-# -- what the router sends: one builder per ORM ----------------------------------------------
+# -- what the router sends, and how each side writes a timestamp -----------------------------------
 
 
-def legacy_user(user: Any) -> dict[str, Any] | None:
-    """A user as the client sees it (peewee)."""
+def user_reply(user: Any) -> dict[str, Any] | None:
+    """A user as the client sees it (the attribute names agree between the two ORMs)."""
     return None if user is None else {"id": user.id, "name": user.name, "image": user.image}
 
 
-def new_user(user: Any) -> dict[str, Any] | None:
-    """A user as the client sees it (SQLAlchemy)."""
-    return None if user is None else {"id": user.id, "name": user.name, "image": user.image}
+def _status_and_priority(issue: Any) -> dict[str, Any]:
+    status, priority = issue.status, issue.priority
+    return {
+        "status": {"id": status.id, "name": status.name, "category": status.category},
+        "priority": {"id": priority.id, "name": priority.name, "order": priority.order},
+    }
 
 
 def legacy_issue(issue: Any) -> dict[str, Any]:
-    """An issue row of a list, with its status, priority and assignee (peewee)."""
+    """An issue as a list shows it, with status, priority and assignee (peewee)."""
     return {
         "id": issue.id, "title": issue.title, "createdAt": issue.created_at,
         "updatedAt": issue.updated_at, "resolvedAt": issue.resolved_at,
         "organizationId": issue.organizationId, "machineId": issue.machineId,
         "createdById": issue.createdById, "assignedToId": issue.assignedToId,
-        "status": {"id": issue.status.id, "name": issue.status.name, "category": issue.status.category},
-        "priority": {"id": issue.priority.id, "name": issue.priority.name, "order": issue.priority.order},
-        "assignedTo": legacy_user(issue.assigned_to),
+        **_status_and_priority(issue), "assignedTo": user_reply(issue.assigned_to),
     }
 
 
 def new_issue(issue: Any) -> dict[str, Any]:
-    """An issue row of a list, with its status, priority and assignee (SQLAlchemy)."""
+    """An issue as a list shows it, with status, priority and assignee (SQLAlchemy)."""
     return {
         "id": issue.id, "title": issue.title, "createdAt": issue.createdAt,
         "updatedAt": issue.updatedAt, "resolvedAt": issue.resolvedAt,
         "organizationId": issue.organizationId, "machineId": issue.machineId,
         "createdById": issue.createdById, "assignedToId": issue.assignedToId,
-        "status": {"id": issue.status.id, "name": issue.status.name, "category": issue.status.category},
-        "priority": {"id": issue.priority.id, "name": issue.priority.name, "order": issue.priority.order},
-        "assignedTo": new_user(issue.assignedTo),
+        **_status_and_priority(issue), "assignedTo": user_reply(issue.assignedTo),
     }
 
 
@@ -81,7 +80,26 @@ def legacy_stamp(ctx: Any, moment: datetime) -> Any:
     return naive
 
 
-# -- issue.list: filters, sorts, offset pages ---------------------------------------------------
+# -- cases: rows of the seeded fixture -------------------------------------------------------------
+
+
+def _of(fx: Any, table: str, org: str) -> list[dict[str, Any]]:
+    """The seeded rows of ``table`` that belong to tenant ``org``."""
+    return [row for row in fx.rows(table) if row["organizationId"] == org]
+
+
+def _other(fx: Any, org: str) -> str:
+    """Another tenant than ``org``: the source of ids that must stay invisible to ``org``."""
+    return next(t for t in fx.tenants if t != org)
+
+
+def _member(fx: Any, org: str, index: int = 2) -> str:
+    """A member of ``org`` (index 2 is the first of the tenant's own users, not a shared one)."""
+    members = [m["userId"] for m in fx.rows("Membership") if m["organizationId"] == org]
+    return members[index % len(members)]
+
+
+# -- issue.list: filters, sorts, offset pages ------------------------------------------------------
 
 issue_list = pair("issue.list", router="issue", ordered=True)
 
@@ -95,9 +113,10 @@ NEW_SORTS = {
 }
 
 
-def legacy_list_query(ctx: Any, *, status_category: str | None = None, priority_id: str | None = None,
-                      machine_id: str | None = None, assignee_id: str | None = None,
-                      search: str | None = None) -> Any:
+def legacy_list_query(
+    ctx: Any, *, status_category: str | None = None, priority_id: str | None = None,
+    machine_id: str | None = None, assignee_id: str | None = None, search: str | None = None,
+) -> Any:
     """The tenant's issues with status, priority and assignee joined, filtered (peewee)."""
     assignee = lm.User.alias()
     query = (
@@ -118,13 +137,16 @@ def legacy_list_query(ctx: Any, *, status_category: str | None = None, priority_
     elif assignee_id is not None:
         query = query.where(lm.Issue.assigned_to == assignee_id)
     if search:
-        query = query.where(lm.Issue.title.contains(search) | lm.Issue.description.contains(search))
+        query = query.where(
+            lm.Issue.title.contains(search) | lm.Issue.description.contains(search)
+        )
     return query
 
 
-def new_list_query(ctx: Any, *, status_category: str | None = None, priority_id: str | None = None,
-                   machine_id: str | None = None, assignee_id: str | None = None,
-                   search: str | None = None) -> Any:
+def new_list_query(
+    ctx: Any, *, status_category: str | None = None, priority_id: str | None = None,
+    machine_id: str | None = None, assignee_id: str | None = None, search: str | None = None,
+) -> Any:
     """The tenant's issues with status, priority and assignee loaded, filtered (SQLAlchemy)."""
     stmt = (
         select(nm.Issue)
@@ -152,8 +174,8 @@ def new_list_query(ctx: Any, *, status_category: str | None = None, priority_id:
 
 
 @legacy_side(issue_list)
-def _(ctx: Any, sort: str = "createdAt", direction: str = "desc", limit: int = 20, offset: int = 0,
-      **filters: Any) -> Any:
+def _(ctx: Any, sort: str = "createdAt", direction: str = "desc", limit: int | None = 20,
+      offset: int = 0, **filters: Any) -> Any:
     key = LEGACY_SORTS[sort]
     nulls = "LAST" if sort == "resolvedAt" else None
     if direction == "desc":
@@ -165,8 +187,8 @@ def _(ctx: Any, sort: str = "createdAt", direction: str = "desc", limit: int = 2
 
 
 @issue_list.new
-def _(ctx: Any, sort: str = "createdAt", direction: str = "desc", limit: int = 20, offset: int = 0,
-      **filters: Any) -> Any:
+def _(ctx: Any, sort: str = "createdAt", direction: str = "desc", limit: int | None = 20,
+      offset: int = 0, **filters: Any) -> Any:
     key = NEW_SORTS[sort]
     if direction == "desc":
         order = [key.desc(), nm.Issue.id.desc()]
@@ -177,15 +199,6 @@ def _(ctx: Any, sort: str = "createdAt", direction: str = "desc", limit: int = 2
         order.insert(0, nm.Issue.resolvedAt.is_(None))
     stmt = new_list_query(ctx, **filters).order_by(*order).limit(limit).offset(offset)
     return [new_issue(issue) for issue in ctx.session.scalars(stmt)]
-
-
-def _other(fx: Any, org: str) -> str:
-    """Another tenant than ``org``: the source of ids that must stay invisible to ``org``."""
-    return next(t for t in fx.tenants if t != org)
-
-
-def _of(fx: Any, table: str, org: str) -> list[dict[str, Any]]:
-    return [row for row in fx.rows(table) if row["organizationId"] == org]
 
 
 @issue_list.cases
@@ -205,9 +218,12 @@ def _(fx: Any) -> Any:
     yield Case(tenant_id=org, params={"assignee_id": assignee}, label="assignee")
     yield Case(tenant_id=org, params={"assignee_id": "unassigned"}, label="unassigned")
     other = _of(fx, "Issue", _other(fx, org))[0]
-    yield Case(tenant_id=org, params={"priority_id": other["priorityId"]}, label="other-tenant-priority")
-    for text in ("flipper", "FLIPPER", "über", "ÜBER", "straße", "日本語", "<b>", "'high'", "_", "%"):
-        yield Case(tenant_id=org, params={"search": text}, label=f"search={text}")
+    yield Case(tenant_id=org, params={"priority_id": other["priorityId"]},
+               label="other tenant's priority")
+    searches = ("flipper", "FLIPPER", "fällt", "FÄLLT", "über", "ÜBER", "straße", "STRASSE",
+                "日本語", "«", "<b>", "'high'", "REPLACED THE", "_", "%", "\\", "")
+    for text in searches:
+        yield Case(tenant_id=org, params={"search": text}, label=f"search={text!r}")
     for sort in ("createdAt", "updatedAt", "priority", "resolvedAt"):
         for direction in ("asc", "desc"):
             yield Case(tenant_id=org, params={"sort": sort, "direction": direction, "limit": 100},
@@ -215,11 +231,12 @@ def _(fx: Any) -> Any:
     yield Case(tenant_id=org, params={"limit": 3, "offset": 3}, label="page 2")
     yield Case(tenant_id=org, params={"limit": 5, "offset": 1000}, label="past the end")
     yield Case(tenant_id=org, params={"limit": 0}, label="limit=0")
-    yield Case(tenant_id=org, params={"search": "a", "status_category": "RESOLVED", "sort": "priority",
-                                      "direction": "asc"}, label="combined")
+    yield Case(tenant_id=org, params={"limit": None, "offset": 3}, label="no limit, offset 3")
+    combined = {"search": "a", "status_category": "RESOLVED", "sort": "priority"}
+    yield Case(tenant_id=org, params={**combined, "direction": "asc"}, label="combined")
 
 
-# -- issue.listCursor: keyset pages after (sort key, id) ---------------------------------------
+# -- issue.listCursor: keyset pages after (sort key, id) -------------------------------------------
 
 list_cursor = pair("issue.listCursor", router="issue", ordered=True)
 
@@ -231,8 +248,8 @@ def _page(items: list[dict[str, Any]], sort: str, limit: int) -> dict[str, Any]:
 
 
 @legacy_side(list_cursor)
-def _(ctx: Any, sort: str = "createdAt", direction: str = "desc", after: dict[str, str] | None = None,
-      limit: int = 5) -> Any:
+def _(ctx: Any, sort: str = "createdAt", direction: str = "desc",
+      after: dict[str, str] | None = None, limit: int = 5) -> Any:
     key = LEGACY_SORTS[sort]
     query = legacy_list_query(ctx)
     if after is not None:
@@ -244,15 +261,15 @@ def _(ctx: Any, sort: str = "createdAt", direction: str = "desc", after: dict[st
 
 
 @list_cursor.new
-def _(ctx: Any, sort: str = "createdAt", direction: str = "desc", after: dict[str, str] | None = None,
-      limit: int = 5) -> Any:
+def _(ctx: Any, sort: str = "createdAt", direction: str = "desc",
+      after: dict[str, str] | None = None, limit: int = 5) -> Any:
     key = NEW_SORTS[sort]
     stmt = new_list_query(ctx)
     if after is not None:
         position = tuple_(key, nm.Issue.id)
         bound = tuple_(datetime.fromisoformat(after["at"]), after["id"])
         stmt = stmt.where(position < bound if direction == "desc" else position > bound)
-    order = (key.desc(), nm.Issue.id.desc()) if direction == "desc" else (key.asc(), nm.Issue.id.asc())
+    order = (key.desc(), nm.Issue.id.desc()) if direction == "desc" else (key, nm.Issue.id)
     issues = ctx.session.scalars(stmt.order_by(*order).limit(limit))
     return _page([new_issue(i) for i in issues], sort, limit)
 
@@ -265,12 +282,12 @@ def _(fx: Any) -> Any:
     issues = _of(fx, "Issue", org)
     for sort in ("createdAt", "updatedAt"):
         for direction in ("asc", "desc"):
-            ranked = sorted(issues, key=lambda r, s=sort: (r[s], r["id"]), reverse=direction == "desc")
+            ranked = sorted(issues, key=lambda r, s=sort: (r[s], r["id"]),
+                            reverse=direction == "desc")
             for k in (0, 1, 2, len(ranked) - 1):
-                row = ranked[k]
-                after = {"at": row[sort].isoformat(), "id": row["id"]}
-                yield Case(tenant_id=org, params={"sort": sort, "direction": direction, "after": after},
-                           label=f"{sort} {direction} after #{k + 1}")
+                after = {"at": ranked[k][sort].isoformat(), "id": ranked[k]["id"]}
+                params = {"sort": sort, "direction": direction, "after": after}
+                yield Case(tenant_id=org, params=params, label=f"{sort} {direction} after #{k + 1}")
     # The bulk import: the first three issues share createdAt, so only the id breaks the tie.
     shared = Counter(row["createdAt"] for row in issues)
     tied = sorted((r for r in issues if shared[r["createdAt"]] > 1), key=lambda r: r["id"])
@@ -284,7 +301,7 @@ def _(fx: Any) -> Any:
     yield Case(tenant_id=org, params={"limit": 0}, label="limit=0")
 
 
-# -- issue.get: one issue with comments, attachments, history and upvotes ----------------------
+# -- issue.get: one issue with comments, attachments, history and upvotes --------------------------
 
 issue_get = pair("issue.get", router="issue")
 
@@ -293,9 +310,10 @@ def _legacy_detail(issue: Any) -> dict[str, Any]:
     return {
         **legacy_issue(issue),
         "description": issue.description, "consistency": issue.consistency,
-        "checklist": issue.checklist, "createdBy": legacy_user(issue.created_by),
+        "checklist": issue.checklist, "createdBy": user_reply(issue.created_by),
         "comments": [
-            {"id": c.id, "content": c.content, "createdAt": c.created_at, "author": legacy_user(c.author)}
+            {"id": c.id, "content": c.content, "createdAt": c.created_at,
+             "author": user_reply(c.author)}
             for c in issue.comments
         ],
         "attachments": [
@@ -305,7 +323,7 @@ def _legacy_detail(issue: Any) -> dict[str, Any]:
         ],
         "history": [
             {"id": h.id, "type": h.type, "field": h.field, "oldValue": h.old_value,
-             "newValue": h.new_value, "changedAt": h.changed_at, "actor": legacy_user(h.actor)}
+             "newValue": h.new_value, "changedAt": h.changed_at, "actor": user_reply(h.actor)}
             for h in issue.history
         ],
         "upvoteCount": issue.upvote_count,
@@ -321,7 +339,8 @@ def _(ctx: Any, issue_id: str) -> Any:
                         .where(lm.Upvote.issue == lm.Issue.id).alias("upvote_count"))
         .join(lm.IssueStatus).switch(lm.Issue)
         .join(lm.Priority).switch(lm.Issue)
-        .join(creator, pw.JOIN.LEFT_OUTER, on=(lm.Issue.created_by == creator.id)).switch(lm.Issue)
+        .join(creator, pw.JOIN.LEFT_OUTER, on=(lm.Issue.created_by == creator.id))
+        .switch(lm.Issue)
         .join(assignee, pw.JOIN.LEFT_OUTER, on=(lm.Issue.assigned_to == assignee.id))
         .where((lm.Issue.id == issue_id) & (lm.Issue.organization == ctx.tenant_id))
     )
@@ -364,9 +383,10 @@ def _(ctx: Any, issue_id: str) -> Any:
     return {
         **new_issue(issue),
         "description": issue.description, "consistency": issue.consistency,
-        "checklist": issue.checklist, "createdBy": new_user(issue.createdBy),
+        "checklist": issue.checklist, "createdBy": user_reply(issue.createdBy),
         "comments": [
-            {"id": c.id, "content": c.content, "createdAt": c.createdAt, "author": new_user(c.author)}
+            {"id": c.id, "content": c.content, "createdAt": c.createdAt,
+             "author": user_reply(c.author)}
             for c in sorted(issue.comments, key=lambda c: (c.createdAt, c.id))
         ],
         "attachments": [
@@ -376,7 +396,7 @@ def _(ctx: Any, issue_id: str) -> Any:
         ],
         "history": [
             {"id": h.id, "type": h.type, "field": h.field, "oldValue": h.oldValue,
-             "newValue": h.newValue, "changedAt": h.changedAt, "actor": new_user(h.actor)}
+             "newValue": h.newValue, "changedAt": h.changedAt, "actor": user_reply(h.actor)}
             for h in sorted(issue.history, key=lambda h: (h.changedAt, h.id))
         ],
         "upvoteCount": upvotes,
@@ -387,17 +407,18 @@ def _(ctx: Any, issue_id: str) -> Any:
 def _(fx: Any) -> Any:
     for org in fx.tenants[:-1]:
         for row in _of(fx, "Issue", org)[:4]:
-            yield Case(tenant_id=org, params={"issue_id": row["id"]})
+            yield Case(tenant_id=org, params={"issue_id": row["id"]}, label=f"{org}:{row['id']}")
     org = fx.tenants[0]
     foreign = _of(fx, "Issue", _other(fx, org))[0]["id"]
     yield Case(tenant_id=org, params={"issue_id": foreign}, label="other tenant's issue")
     yield Case(tenant_id=org, params={"issue_id": "missing-issue"}, label="missing")
-    yield Case(tenant_id=fx.tenants[-1], params={"issue_id": foreign}, label="tenant without issues")
+    yield Case(tenant_id=fx.tenants[-1], params={"issue_id": foreign},
+               label="tenant without issues")
     own = _of(fx, "Issue", org)[0]["id"]
     yield Case(tenant_id=org, params={"issue_id": own.upper()}, label="id in upper case")
 
 
-# -- issue.dashboard: issues per status category -----------------------------------------------
+# -- issue.dashboard: issues per status category ---------------------------------------------------
 
 dashboard = pair("issue.dashboard", router="issue")
 
@@ -420,7 +441,8 @@ def _(ctx: Any) -> Any:
 def _(ctx: Any) -> Any:
     stmt = (
         select(nm.IssueStatus.category, func.count(nm.Issue.id))
-        .outerjoin(nm.Issue, nm.Issue.statusId == nm.IssueStatus.id)
+        .outerjoin(nm.Issue, and_(nm.Issue.statusId == nm.IssueStatus.id,
+                                  nm.Issue.organizationId == ctx.tenant_id))
         .where(nm.IssueStatus.organizationId == ctx.tenant_id)
         .group_by(nm.IssueStatus.category)
     )
@@ -434,7 +456,7 @@ def _(fx: Any) -> Any:
     yield Case(tenant_id="missing-org", label="missing tenant")
 
 
-# -- writes: create, updateStatus, assign -------------------------------------------------------
+# -- writes: create, updateStatus, assign ----------------------------------------------------------
 
 WATCH = ["Issue", "IssueHistory"]
 create = pair("issue.create", router="issue", writes=True, watch=WATCH)
@@ -448,10 +470,10 @@ def _(ctx: Any, title: str, machine_id: str, description: str | None = None) -> 
     if machine is None:
         return None
     status = lm.IssueStatus.get(
-        (lm.IssueStatus.organization == ctx.tenant_id) & (lm.IssueStatus.is_default == True)  # noqa: E712
+        lm.IssueStatus.organization == ctx.tenant_id, lm.IssueStatus.is_default == True  # noqa: E712
     )
     priority = lm.Priority.get(
-        (lm.Priority.organization == ctx.tenant_id) & (lm.Priority.is_default == True)  # noqa: E712
+        lm.Priority.organization == ctx.tenant_id, lm.Priority.is_default == True  # noqa: E712
     )
     now = legacy_stamp(ctx, ctx.now)
     with ctx.db.atomic():
@@ -496,11 +518,6 @@ def _(ctx: Any, title: str, machine_id: str, description: str | None = None) -> 
     return new_issue(issue)
 
 
-def _member(fx: Any, org: str, index: int = 2) -> str:
-    members = [m["userId"] for m in fx.rows("Membership") if m["organizationId"] == org]
-    return members[index % len(members)]
-
-
 @create.cases
 def _(fx: Any) -> Any:
     for org in fx.tenants:
@@ -510,10 +527,11 @@ def _(fx: Any) -> Any:
                            "description": "Seit Montag 🎯"}, label=f"{org}:create")
     org = fx.tenants[0]
     own = _of(fx, "Machine", org)[1]["id"]
-    yield Case(tenant_id=org, user_id=_member(fx, org), params={"title": "No text", "machine_id": own},
+    user = _member(fx, org)
+    yield Case(tenant_id=org, user_id=user, params={"title": "No text", "machine_id": own},
                label="description=NULL")
     foreign = _of(fx, "Machine", _other(fx, org))[0]["id"]
-    yield Case(tenant_id=org, user_id=_member(fx, org), params={"title": "x", "machine_id": foreign},
+    yield Case(tenant_id=org, user_id=user, params={"title": "x", "machine_id": foreign},
                label="other tenant's machine")
 
 
@@ -589,23 +607,25 @@ def _(fx: Any) -> Any:
             yield Case(tenant_id=org, user_id=user,
                        params={"issue_id": row["id"], "status_id": by_category[target]},
                        label=f"{org}:{current['category']}->{target}:{row['id'][:6]}")
-        resolved = [r for r in _of(fx, "Issue", org) if own[r["statusId"]]["category"] == "RESOLVED"]
+        resolved = [r for r in _of(fx, "Issue", org)
+                    if own[r["statusId"]]["category"] == "RESOLVED"]
         other = next(s["id"] for s in own.values()
                      if s["category"] == "RESOLVED" and s["id"] != resolved[0]["statusId"])
         yield Case(tenant_id=org, user_id=user,
                    params={"issue_id": resolved[0]["id"], "status_id": other},
                    label=f"{org}:RESOLVED->RESOLVED")
         row = _of(fx, "Issue", org)[0]
-        yield Case(tenant_id=org, user_id=user,
-                   params={"issue_id": row["id"], "status_id": row["statusId"]}, label=f"{org}:same")
+        yield Case(tenant_id=org, user_id=user, label=f"{org}:same",
+                   params={"issue_id": row["id"], "status_id": row["statusId"]})
     org, other_org = fx.tenants[0], fx.tenants[1]
     foreign = _of(fx, "Issue", other_org)[0]
     own_status = next(s["id"] for s in statuses if s["organizationId"] == org)
     yield Case(tenant_id=org, user_id=_member(fx, org),
                params={"issue_id": foreign["id"], "status_id": own_status},
                label="other tenant's issue")
+    own_issue = _of(fx, "Issue", org)[0]["id"]
     yield Case(tenant_id=org, user_id=_member(fx, org),
-               params={"issue_id": _of(fx, "Issue", org)[0]["id"], "status_id": foreign["statusId"]},
+               params={"issue_id": own_issue, "status_id": foreign["statusId"]},
                label="other tenant's status")
     yield Case(tenant_id=org, user_id=_member(fx, org),
                params={"issue_id": "missing-issue", "status_id": own_status}, label="missing")
@@ -620,24 +640,27 @@ def _(ctx: Any, issue_id: str, assignee_id: str | None) -> Any:
     if issue is None:
         return None
     if assignee_id is not None:
-        member = (lm.User.select().join(lm.Membership)
-                  .where((lm.User.id == assignee_id) & (lm.Membership.organization == ctx.tenant_id))
-                  .get_or_none())
+        member = (
+            lm.User.select().join(lm.Membership)
+            .where(lm.User.id == assignee_id, lm.Membership.organization == ctx.tenant_id)
+            .get_or_none()
+        )
         if member is None:
             return None
     else:
         member = None
-    old = issue.assignedToId
-    if old == assignee_id:
+    old, new = issue.assignedToId, None if member is None else member.id
+    if old == new:
         return legacy_issue(issue)
     now = legacy_stamp(ctx, ctx.now)
     with ctx.db.atomic():
-        lm.Issue.update(assigned_to=assignee_id, updated_at=now).where(
+        # The member's id, not the parameter: MariaDB matched the id case-insensitively.
+        lm.Issue.update(assigned_to=new, updated_at=now).where(
             lm.Issue.id == issue.id
         ).execute()
         lm.IssueHistory.create(
             issue=issue, organization=ctx.tenant_id, field="assignedToId",
-            type="ASSIGNED" if assignee_id else "UNASSIGNED", old_value=old, new_value=assignee_id,
+            type="ASSIGNED" if new else "UNASSIGNED", old_value=old, new_value=new,
             actor=ctx.user_id, changed_at=now,
         )
     return legacy_issue(legacy_list_query(ctx).where(lm.Issue.id == issue.id).get())
@@ -657,14 +680,14 @@ def _(ctx: Any, issue_id: str, assignee_id: str | None) -> Any:
         ).one_or_none()
         if member is None:
             return None
-    old = issue.assignedToId
-    if old == assignee_id:
+    old, new = issue.assignedToId, None if member is None else member.id
+    if old == new:
         return new_issue(issue)
     issue.assignedTo = member
     issue.updatedAt = naive_utc(ctx.now)
     session.add(nm.IssueHistory(
         issueId=issue.id, organizationId=ctx.tenant_id, field="assignedToId",
-        type="ASSIGNED" if assignee_id else "UNASSIGNED", oldValue=old, newValue=assignee_id,
+        type="ASSIGNED" if new else "UNASSIGNED", oldValue=old, newValue=new,
         actorId=ctx.user_id, changedAt=issue.updatedAt,
     ))
     session.commit()
@@ -681,8 +704,8 @@ def _(fx: Any) -> Any:
         yield Case(tenant_id=org, user_id=user,
                    params={"issue_id": unassigned["id"], "assignee_id": _member(fx, org, 3)},
                    label=f"{org}:assign")
-        yield Case(tenant_id=org, user_id=user,
-                   params={"issue_id": assigned["id"], "assignee_id": None}, label=f"{org}:unassign")
+        yield Case(tenant_id=org, user_id=user, label=f"{org}:unassign",
+                   params={"issue_id": assigned["id"], "assignee_id": None})
         yield Case(tenant_id=org, user_id=user,
                    params={"issue_id": assigned["id"], "assignee_id": assigned["assignedToId"]},
                    label=f"{org}:same assignee")
@@ -692,6 +715,9 @@ def _(fx: Any) -> Any:
     issue = _of(fx, "Issue", org)[0]["id"]
     yield Case(tenant_id=org, user_id=_member(fx, org),
                params={"issue_id": issue, "assignee_id": outsider}, label="not a member")
+    yield Case(tenant_id=org, user_id=_member(fx, org),
+               params={"issue_id": issue, "assignee_id": _member(fx, org, 3).upper()},
+               label="assignee id in upper case")
     foreign = _of(fx, "Issue", _other(fx, org))[0]["id"]
     yield Case(tenant_id=org, user_id=_member(fx, org),
                params={"issue_id": foreign, "assignee_id": None}, label="other tenant's issue")

@@ -69,7 +69,7 @@ location_list = pair("location.list", router="location", ordered=True)
 
 @legacy_side(location_list)
 def _(ctx: Any, limit: int = 50, offset: int = 0) -> Any:
-    query = (
+    query: Any = (  # Any: peewee adds aliased columns and FK ids (organizationId) at run time
         lm.Location.select(lm.Location, fn.COUNT(lm.Machine.id).alias("machine_count"))
         .join(lm.Machine, JOIN.LEFT_OUTER)
         .where(lm.Location.organization == ctx.tenant_id)

@@ -160,7 +160,8 @@ def _(fx: Any) -> Any:
     first, last = fx.tenants[0], fx.tenants[-1]
     code = by_org[last][0]["qrCodeId"]
     yield Case(tenant_id=first, params={"qr_code_id": code}, label="qr-of-another-tenant")
-    yield Case(tenant_id=first, params={"qr_code_id": code.upper()}, label="other-case")
+    own = by_org[first][0]["qrCodeId"]
+    yield Case(tenant_id=first, params={"qr_code_id": own.upper()}, label="own-code-other-case")
     yield Case(tenant_id=first, params={"qr_code_id": "missing-qr"}, label="missing")
 
 
@@ -169,7 +170,8 @@ update_owner = pair("machine.updateOwner", router="machine", writes=True, watch=
 
 @legacy_side(update_owner)
 def _(ctx: Any, machine_id: str, owner_id: str | None) -> Any:
-    machine = lm.Machine.get_or_none(
+    # Any: peewee's foreign-key field takes an id as well as a User.
+    machine: Any = lm.Machine.get_or_none(
         lm.Machine.id == machine_id, lm.Machine.organization == ctx.tenant_id
     )
     if machine is None:
@@ -235,9 +237,9 @@ def _(fx: Any) -> Any:
         )
     first, last = fx.tenants[0], fx.tenants[-1]
     foreign = next(m for m in machines if m["organizationId"] == last)
-    mine = next(m for m in machines if m["organizationId"] == first)
-    members = {m["userId"] for m in memberships if m["organizationId"] == first}
-    outsider = next(u["id"] for u in fx.rows("User") if u["id"] not in members)
+    own_machine = next(m for m in machines if m["organizationId"] == first)
+    first_members = {m["userId"] for m in memberships if m["organizationId"] == first}
+    outsider = next(u["id"] for u in fx.rows("User") if u["id"] not in first_members)
     yield Case(
         tenant_id=first,
         params={"machine_id": foreign["id"], "owner_id": None},
@@ -246,6 +248,6 @@ def _(fx: Any) -> Any:
     yield Case(tenant_id=first, params={"machine_id": "missing", "owner_id": None}, label="missing")
     yield Case(
         tenant_id=first,
-        params={"machine_id": mine["id"], "owner_id": outsider},
+        params={"machine_id": own_machine["id"], "owner_id": outsider},
         label="owner-not-a-member",
     )

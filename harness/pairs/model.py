@@ -41,7 +41,11 @@ def _(
     if active_only:
         stmt = stmt.where(nm.Model.isActive.is_(True))
     if sort == "year":  # newest first, unknown years last
-        stmt = stmt.order_by(nm.Model.year.desc().nulls_last(), nm.Model.name, nm.Model.id)
+        # Not .nulls_last(): MariaDB has no NULLS LAST (a syntax error there), where peewee's
+        # nulls="LAST" falls back to a CASE on it; "year IS NULL" first sorts NULLs last anywhere.
+        stmt = stmt.order_by(
+            nm.Model.year.is_(None), nm.Model.year.desc(), nm.Model.name, nm.Model.id
+        )
     else:
         stmt = stmt.order_by(nm.Model.name, nm.Model.id)
     return ctx.session.scalars(stmt.limit(limit).offset(offset)).all()

@@ -1,4 +1,4 @@
-"""The notification router: a user's unread notifications, their count, and marking all read.
+"""The notification router: a user's unread notifications, their count, marking them read.
 
 Notifications belong to a user (``ctx.user_id``), not to an organization, so the cases name
 users: one in every organization, one in a single organization, one with nothing at all.
@@ -7,6 +7,7 @@ users: one in every organization, one in a single organization, one with nothing
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from peewee import fn
@@ -39,29 +40,48 @@ def _users(fx: Any) -> list[tuple[str, str]]:
     return picked
 
 
+def _naive_utc(moment: datetime) -> datetime:
+    """``moment`` as the schema stores timestamps: naive UTC.
+
+    An aware datetime is not bound the same way by both: peewee hands it to sqlite3, which
+    writes ``…345678+00:00``, and that text sorts after the stored ``…345678``; SQLAlchemy's
+    SQLite type drops the offset. Naive UTC means the same to both ORMs on every database.
+    """
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
 unread = pair("notification.unread", router="notification", ordered=True)
 
 
 @legacy_side(unread)
-def _(ctx: Any, limit: int = 20) -> Any:
-    query = (
-        lm.Notification.select()
-        .where(lm.Notification.user == ctx.user_id, lm.Notification.read == False)  # noqa: E712
-        .order_by(lm.Notification.created_at.desc(), lm.Notification.id.desc())
-        .limit(limit)
+def _(ctx: Any, limit: int = 20, since_days: int | None = None, since: str | None = None) -> Any:
+    query = lm.Notification.select().where(
+        lm.Notification.user == ctx.user_id,
+        lm.Notification.read == False,  # noqa: E712
     )
-    return list(query)
+    if since_days is not None:
+        cutoff = _naive_utc(ctx.now) - timedelta(days=since_days)
+        query = query.where(lm.Notification.created_at >= cutoff)
+    if since is not None:
+        query = query.where(lm.Notification.created_at >= _naive_utc(datetime.fromisoformat(since)))
+    query = query.order_by(lm.Notification.created_at.desc(), lm.Notification.id.desc())
+    return list(query.limit(limit))
 
 
 @unread.new
-def _(ctx: Any, limit: int = 20) -> Any:
-    stmt = (
-        select(nm.Notification)
-        .where(nm.Notification.userId == ctx.user_id, nm.Notification.read.is_(False))
-        .order_by(nm.Notification.createdAt.desc(), nm.Notification.id.desc())
-        .limit(limit)
+def _(ctx: Any, limit: int = 20, since_days: int | None = None, since: str | None = None) -> Any:
+    stmt = select(nm.Notification).where(
+        nm.Notification.userId == ctx.user_id, nm.Notification.read.is_(False)
     )
-    return ctx.session.scalars(stmt).all()
+    if since_days is not None:
+        cutoff = _naive_utc(ctx.now) - timedelta(days=since_days)
+        stmt = stmt.where(nm.Notification.createdAt >= cutoff)
+    if since is not None:
+        stmt = stmt.where(nm.Notification.createdAt >= _naive_utc(datetime.fromisoformat(since)))
+    stmt = stmt.order_by(nm.Notification.createdAt.desc(), nm.Notification.id.desc())
+    return ctx.session.scalars(stmt.limit(limit)).all()
 
 
 @unread.cases
@@ -71,6 +91,18 @@ def _(fx: Any) -> Any:
         yield Case(user_id=user, label=label)
     yield Case(user_id=users[0][0], params={"limit": 1}, label="limit-1")
     yield Case(user_id=users[0][0], params={"limit": 0}, label="limit-0")
+    # ctx.now is 2025-06-01; the seeded notifications are from early 2024.
+    for days in (500, 30):
+        yield Case(user_id=users[0][0], params={"since_days": days}, label=f"last-{days}-days")
+    # "New since the one I last saw": the client sends back a notification's createdAt, in UTC.
+    unread_rows = sorted(
+        (r for r in fx.rows("Notification") if not r["read"]), key=lambda r: r["createdAt"]
+    )
+    for label, fraction in (("since-exact-microseconds", True), ("since-exact-second", False)):
+        row = next((r for r in unread_rows if bool(r["createdAt"].microsecond) is fraction), None)
+        if row is not None:
+            since = row["createdAt"].isoformat() + "Z"
+            yield Case(user_id=row["userId"], params={"since": since}, label=label)
 
 
 unread_count = pair("notification.unreadCount", router="notification")
@@ -128,3 +160,55 @@ def _(ctx: Any) -> Any:
 def _(fx: Any) -> Any:
     for user, label in _users(fx):
         yield Case(user_id=user, label=label)
+
+
+mark_read = pair(
+    "notification.markRead", router="notification", writes=True, watch=["Notification"]
+)
+
+
+@legacy_side(mark_read)
+def _(ctx: Any, notification_ids: list[str]) -> Any:
+    return (
+        lm.Notification.update(read=True)
+        .where(
+            lm.Notification.id.in_(notification_ids),
+            lm.Notification.user == ctx.user_id,
+            lm.Notification.read == False,  # noqa: E712 (peewee builds SQL from ==)
+        )
+        .execute()
+    )
+
+
+@mark_read.new
+def _(ctx: Any, notification_ids: list[str]) -> Any:
+    result = ctx.session.execute(
+        update(nm.Notification)
+        .where(
+            nm.Notification.id.in_(notification_ids),
+            nm.Notification.userId == ctx.user_id,
+            # Only the unread: on MariaDB SQLAlchemy's rowcount counts matched rows (it connects
+            # with CLIENT.FOUND_ROWS) and peewee's counts changed rows; unread rows are both.
+            nm.Notification.read.is_(False),
+        )
+        .values(read=True)
+    )
+    return result.rowcount
+
+
+@mark_read.cases
+def _(fx: Any) -> Any:
+    notes = fx.rows("Notification")
+    mine: dict[str, list[dict[str, Any]]] = {}
+    for row in notes:
+        mine.setdefault(row["userId"], []).append(row)
+    mixed = next(u for u, rows in mine.items() if len({r["read"] for r in rows}) == 2)
+    ids = [r["id"] for r in mine[mixed]]
+    unread_ids = [r["id"] for r in mine[mixed] if not r["read"]]
+    read_ids = [r["id"] for r in mine[mixed] if r["read"]]
+    someone_else = next(r["id"] for r in notes if r["userId"] != mixed)
+    yield Case(user_id=mixed, params={"notification_ids": unread_ids[:1]}, label="one-unread")
+    yield Case(user_id=mixed, params={"notification_ids": read_ids[:1]}, label="one-already-read")
+    yield Case(user_id=mixed, params={"notification_ids": ids}, label="read-and-unread")
+    yield Case(user_id=mixed, params={"notification_ids": [someone_else]}, label="another-users")
+    yield Case(user_id=mixed, params={"notification_ids": []}, label="empty-list")

@@ -62,7 +62,7 @@ members = pair("organization.members", router="organization")
 
 @legacy_side(members)
 def _(ctx: Any) -> Any:
-    query = (
+    query: Any = (  # Any: peewee adds aliased columns and FK ids (organizationId) at run time
         lm.Membership.select(lm.Membership, lm.User, lm.Role)
         .join(lm.User, on=(lm.Membership.user == lm.User.id))
         .switch(lm.Membership)
@@ -117,7 +117,7 @@ for_user = pair(
 
 @legacy_side(for_user)
 def _(ctx: Any) -> Any:
-    query = (
+    query: Any = (  # Any: peewee adds aliased columns and FK ids (organizationId) at run time
         lm.Organization.select(lm.Organization, lm.Role.name.alias("role_name"))
         .join(lm.Membership)
         .join(lm.Role, on=(lm.Membership.role == lm.Role.id))

@@ -31,7 +31,7 @@ role_list = pair("role.list", router="role", ordered=True)
 
 @legacy_side(role_list)
 def _(ctx: Any) -> Any:
-    query = (
+    query: Any = (  # Any: peewee adds aliased columns and FK ids (organizationId) at run time
         lm.Role.select(lm.Role, fn.COUNT(lm.Membership.id).alias("member_count"))
         .join(lm.Membership, JOIN.LEFT_OUTER, on=(lm.Membership.role == lm.Role.id))
         .where(lm.Role.organization == ctx.tenant_id)
@@ -84,7 +84,7 @@ permissions = pair("role.permissions", router="role")
 
 @legacy_side(permissions)
 def _(ctx: Any, role_id: str) -> Any:
-    role = lm.Role.get_or_none(lm.Role.id == role_id, lm.Role.organization == ctx.tenant_id)
+    role: Any = lm.Role.get_or_none(lm.Role.id == role_id, lm.Role.organization == ctx.tenant_id)
     if role is None:
         return None
     return {

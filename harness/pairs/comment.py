@@ -1,0 +1,216 @@
+"""The comment router: an issue's comments with their authors, adding one, soft-deleting one.
+
+Soft-deleted comments (``deletedAt`` set) keep their row and are left out of every read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from fixtures import legacy as lm
+from fixtures import models as nm
+from harness import Case, pair
+from harness.pairs._common import legacy_side
+from harness.pairs.issue import legacy_stamp, naive_utc, user_reply
+
+
+def legacy_comment(comment: Any) -> dict[str, Any]:
+    """A comment as the client sees it (peewee)."""
+    return {
+        "id": comment.id, "content": comment.content, "createdAt": comment.created_at,
+        "updatedAt": comment.updated_at, "issueId": comment.issueId,
+        "author": user_reply(comment.author),
+    }
+
+
+def new_comment(comment: Any) -> dict[str, Any]:
+    """A comment as the client sees it (SQLAlchemy)."""
+    return {
+        "id": comment.id, "content": comment.content, "createdAt": comment.createdAt,
+        "updatedAt": comment.updatedAt, "issueId": comment.issueId,
+        "author": user_reply(comment.author),
+    }
+
+
+def _legacy_comments(ctx: Any) -> Any:
+    """The tenant's comments with their authors joined, soft-deleted ones left out (peewee)."""
+    return (
+        lm.Comment.select(lm.Comment, lm.User)
+        .join(lm.User, on=(lm.Comment.author == lm.User.id)).switch(lm.Comment)
+        .join(lm.Issue)
+        .where(lm.Issue.organization == ctx.tenant_id, lm.Comment.deleted_at.is_null())
+    )
+
+
+def _new_comments(ctx: Any) -> Any:
+    """The tenant's comments with their authors loaded, soft-deleted ones left out (SQLAlchemy)."""
+    return (
+        select(nm.Comment)
+        .join(nm.Comment.issue)
+        .options(joinedload(nm.Comment.author))
+        .where(nm.Issue.organizationId == ctx.tenant_id, nm.Comment.deletedAt.is_(None))
+    )
+
+
+def _tenant_of(fx: Any) -> dict[str, str]:
+    return {row["id"]: row["organizationId"] for row in fx.rows("Issue")}
+
+
+def _member(fx: Any, org: str) -> str:
+    return [m["userId"] for m in fx.rows("Membership") if m["organizationId"] == org][2]
+
+
+# -- comment.list ----------------------------------------------------------------------------------
+
+comment_list = pair("comment.list", router="comment", ordered=True)
+
+
+@legacy_side(comment_list)
+def _(ctx: Any, issue_id: str) -> Any:
+    query = (
+        _legacy_comments(ctx)
+        .where(lm.Comment.issue == issue_id)
+        .order_by(lm.Comment.created_at, lm.Comment.id)
+    )
+    return [legacy_comment(c) for c in query]
+
+
+@comment_list.new
+def _(ctx: Any, issue_id: str) -> Any:
+    stmt = (
+        _new_comments(ctx)
+        .where(nm.Comment.issueId == issue_id)
+        .order_by(nm.Comment.createdAt, nm.Comment.id)
+    )
+    return [new_comment(c) for c in ctx.session.scalars(stmt)]
+
+
+@comment_list.cases
+def _(fx: Any) -> Any:
+    owner = _tenant_of(fx)
+    comments = fx.rows("Comment")
+    for org in fx.tenants[:-1]:
+        issues = [i for i in owner if owner[i] == org]
+        # The issues with the most comments, soft-deleted ones included.
+        busiest = sorted(issues, key=lambda i: -sum(c["issueId"] == i for c in comments))
+        for issue in busiest[:3]:
+            yield Case(tenant_id=org, params={"issue_id": issue}, label=f"{org}:{issue}")
+        quiet = next((i for i in issues if not any(c["issueId"] == i for c in comments)), None)
+        if quiet is not None:
+            yield Case(tenant_id=org, params={"issue_id": quiet}, label=f"{org}:no comments")
+    first, second, last = fx.tenants[0], fx.tenants[1], fx.tenants[-1]
+    foreign = next(i for i in owner if owner[i] == second)
+    yield Case(tenant_id=first, params={"issue_id": foreign}, label="other tenant's issue")
+    yield Case(tenant_id=last, params={"issue_id": foreign}, label="tenant without issues")
+    yield Case(tenant_id=first, params={"issue_id": "missing-issue"}, label="missing")
+
+
+# -- comment.add -----------------------------------------------------------------------------------
+
+add = pair("comment.add", router="comment", writes=True, watch=["Comment"])
+
+
+@legacy_side(add)
+def _(ctx: Any, issue_id: str, content: str) -> Any:
+    issue = lm.Issue.get_or_none(
+        (lm.Issue.id == issue_id) & (lm.Issue.organization == ctx.tenant_id)
+    )
+    if issue is None:
+        return None
+    now = legacy_stamp(ctx, ctx.now)
+    comment = lm.Comment.create(
+        content=content, issue=issue, author=ctx.user_id, created_at=now, updated_at=now
+    )
+    return legacy_comment(_legacy_comments(ctx).where(lm.Comment.id == comment.id).get())
+
+
+@add.new
+def _(ctx: Any, issue_id: str, content: str) -> Any:
+    session = ctx.session
+    issue = session.scalars(
+        select(nm.Issue).filter_by(id=issue_id, organizationId=ctx.tenant_id)
+    ).one_or_none()
+    if issue is None:
+        return None
+    now = naive_utc(ctx.now)
+    comment = nm.Comment(
+        content=content, issue=issue, authorId=ctx.user_id, createdAt=now, updatedAt=now
+    )
+    session.add(comment)
+    session.commit()
+    return new_comment(comment)
+
+
+@add.cases
+def _(fx: Any) -> Any:
+    owner = _tenant_of(fx)
+    text = "Neue Spule <b>eingebaut</b> & «getestet» 👍"
+    for org in fx.tenants[:-1]:
+        issue = next(i for i in owner if owner[i] == org)
+        yield Case(tenant_id=org, user_id=_member(fx, org), label=f"{org}:add",
+                   params={"issue_id": issue, "content": text})
+    first, second = fx.tenants[0], fx.tenants[1]
+    user = _member(fx, first)
+    issue = next(i for i in owner if owner[i] == first)
+    foreign = next(i for i in owner if owner[i] == second)
+    for label, params in (
+        ("empty content", {"issue_id": issue, "content": ""}),
+        ("issue id in upper case", {"issue_id": issue.upper(), "content": "x"}),
+        ("other tenant's issue", {"issue_id": foreign, "content": "x"}),
+        ("missing", {"issue_id": "missing-issue", "content": "x"}),
+    ):
+        yield Case(tenant_id=first, user_id=user, params=params, label=label)
+
+
+# -- comment.softDelete ----------------------------------------------------------------------------
+
+soft_delete = pair("comment.softDelete", router="comment", writes=True, watch=["Comment"])
+
+
+@legacy_side(soft_delete)
+def _(ctx: Any, comment_id: str) -> Any:
+    comment = _legacy_comments(ctx).where(lm.Comment.id == comment_id).get_or_none()
+    if comment is None:
+        return None
+    (lm.Comment
+     .update(deleted_at=legacy_stamp(ctx, ctx.now), deleted_by=ctx.user_id)
+     .where(lm.Comment.id == comment.id)
+     .execute())
+    deleted = lm.Comment.get_by_id(comment.id)
+    return {"id": deleted.id, "deletedAt": deleted.deleted_at, "deletedBy": deleted.deletedBy}
+
+
+@soft_delete.new
+def _(ctx: Any, comment_id: str) -> Any:
+    session = ctx.session
+    comment = session.scalars(_new_comments(ctx).where(nm.Comment.id == comment_id)).one_or_none()
+    if comment is None:
+        return None
+    comment.deletedAt = naive_utc(ctx.now)
+    comment.deletedBy = ctx.user_id
+    session.commit()
+    return {"id": comment.id, "deletedAt": comment.deletedAt, "deletedBy": comment.deletedBy}
+
+
+@soft_delete.cases
+def _(fx: Any) -> Any:
+    owner = _tenant_of(fx)
+    comments = fx.rows("Comment")
+    for org in fx.tenants[:-1]:
+        live = [c for c in comments if owner[c["issueId"]] == org and c["deletedAt"] is None]
+        for comment in live[:2]:
+            yield Case(tenant_id=org, user_id=_member(fx, org), label=f"{org}:{comment['id']}",
+                       params={"comment_id": comment["id"]})
+    first, second = fx.tenants[0], fx.tenants[1]
+    gone = next(c for c in comments if owner[c["issueId"]] == first and c["deletedAt"] is not None)
+    foreign = next(c for c in comments if owner[c["issueId"]] == second and c["deletedAt"] is None)
+    for label, comment_id in (
+        ("already deleted", gone["id"]),
+        ("other tenant's comment", foreign["id"]),
+        ("missing", "missing-comment"),
+    ):
+        yield Case(tenant_id=first, user_id=_member(fx, first), params={"comment_id": comment_id},
+                   label=label)

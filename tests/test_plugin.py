@@ -1,0 +1,159 @@
+"""The pytest plugin, in real pytest sessions (pytester): ``pytest --harness`` is the same engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Imported here, before any in-process pytester session: pytester restores sys.modules after
+# each session, and SQLAlchemy half-imported again in a later one breaks.
+import fixtures.legacy
+import fixtures.models
+import fixtures.provider
+import harness.engine
+import harness.pairs._common  # noqa: F401
+from harness.config import HarnessConfig
+from harness.drive import run_direct
+
+MODULES = Path(__file__).parent / "pair_modules"
+PLANTED = str(MODULES / "planted.py")
+GOOD = str(MODULES / "good.py")
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
+
+
+def harness_args(tmp: Path, *extra: str) -> list[str]:
+    return [
+        "--harness",
+        "-p", "no:cacheprovider",
+        "--harness-pairs", PLANTED,
+        "--harness-pairs", GOOD,
+        "--harness-report-dir", str(tmp / "reports"),
+        "--harness-no-bench",
+        "--harness-order-seed", "5",
+        "--harness-baseline", str(tmp / "no-baseline.json"),
+        *extra,
+    ]
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    # The reference pairs stay out of these sessions: only the test modules' pairs load.
+    pytester.makepyprojecttoml("[tool.harness]\ninclude_default_pairs = false\n")
+    return pytester
+
+
+def test_inert_without_harness(project: pytest.Pytester) -> None:
+    project.makepyfile(test_plain="def test_ok():\n    assert True\n")
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "query-equivalence harness" not in result.stdout.str()
+
+
+def test_items_are_pair_and_case(project: pytest.Pytester) -> None:
+    result = project.runpytest(*harness_args(project.path, "--collect-only", "-q", "-k", "good"))
+    result.stdout.fnmatch_lines(["*good.py::good.issueCount[[]*[]]", "*good.py::good.comment[[]*[]]"])
+    assert "planted" not in result.stdout.str()
+
+
+def test_good_pairs_pass(project: pytest.Pytester) -> None:
+    result = project.runpytest(*harness_args(project.path, "-k", "good"))
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*query-equivalence harness*", "*gate PASS*"])
+    assert result.ret == 0
+
+
+def test_planted_bugs_fail_with_the_diff(project: pytest.Pytester) -> None:
+    result = project.runpytest(*harness_args(project.path, "-k", "planted"))
+    result.assert_outcomes(failed=7, xfailed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*planted.titles[[]*[]]*.title: *!= *",
+            "*planted.broken[[]*[]]*new side raised*NoSuchTable*",
+            "*gate FAIL*",
+        ]
+    )
+    assert result.ret == 1
+
+
+def test_exitfirst_and_markers(project: pytest.Pytester) -> None:
+    result = project.runpytest(*harness_args(project.path, "-x", "-k", "planted.titles"))
+    result.assert_outcomes(failed=1)
+    writes = project.runpytest(*harness_args(project.path, "-m", "harness_writes", "--collect-only", "-q"))
+    writes.stdout.fnmatch_lines(["*good.comment[[]*[]]", "*planted.assign[[]assign[]]"])
+    assert "issueCount" not in writes.stdout.str()
+
+
+def test_junitxml(project: pytest.Pytester) -> None:
+    junit = project.path / "junit.xml"
+    project.runpytest(*harness_args(project.path, "-k", "titles or issueCount", f"--junitxml={junit}"))
+    text = junit.read_text()
+    assert 'name="planted.titles[' in text and "<failure" in text
+    assert 'name="good.issueCount[' in text
+
+
+def test_bad_option_is_a_usage_error(project: pytest.Pytester) -> None:
+    result = project.runpytest(*harness_args(project.path, "--harness-scale", "0"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*harness: --scale: '0' is not valid*"])
+
+
+def test_ini_switches_it_on(project: pytest.Pytester) -> None:
+    project.makepyprojecttoml(
+        "[tool.harness]\ninclude_default_pairs = false\n"
+        "[tool.pytest.ini_options]\nharness = true\n"
+        f"harness_pairs = [{GOOD!r}]\nharness_bench = 'false'\n"
+    )
+    result = project.runpytest("-p", "no:cacheprovider", "--harness-report-dir", str(project.path / "r"), "-k", "issueCount")
+    result.assert_outcomes(passed=3)
+
+
+def _stable(results: dict[str, Any]) -> dict[str, Any]:
+    """results.json without what differs between any two runs (timings, paths, drivers)."""
+    out = json.loads(json.dumps(results))
+    out.pop("run")
+    out["database"].pop("url")
+    for p in out["pairs"]:
+        p["options"].pop("where", None)
+        for c in p["cases"]:
+            for side in ("legacy", "new"):
+                c[side].pop("ms")
+                c[side]["statements"] = [s["sql"] for s in c[side]["statements"]]
+            if c["error"]:
+                c["error"].pop("traceback")
+    return out
+
+
+def test_harness_run_and_pytest_harness_agree(project: pytest.Pytester, tmp_path: Path) -> None:
+    outcome = project.runpytest(*harness_args(project.path, "-k", "good or titles or broken or leaky"))
+    assert outcome.ret == 1
+    from_pytest = json.loads((project.path / "reports" / "results.json").read_text())
+
+    config = HarnessConfig(
+        pairs=(PLANTED, GOOD),
+        only=("good.*", "planted.titles", "planted.broken", "planted.leaky"),
+        report_dir=tmp_path / "reports",
+        bench=False,
+        baseline=None,
+        order_seed=5,
+        include_default_pairs=False,
+    )
+    assert run_direct(config) == 1
+    from_cli = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert from_pytest["summary"] == from_cli["summary"]
+    assert _stable(from_pytest) == _stable(from_cli)
+
+
+def test_xdist_workers_give_the_same_results(project: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    result = project.runpytest(*harness_args(project.path, "-k", "good", "-n", "2"))
+    result.assert_outcomes(passed=4)
+    results = json.loads((project.path / "reports" / "results.json").read_text())
+    assert results["summary"]["equal"] == 2
+    assert sorted(c["label"] for p in results["pairs"] for c in p["cases"]) == sorted(
+        c["label"] for p in results["pairs"] for c in p["cases"]
+    )
+    assert sum(len(p["cases"]) for p in results["pairs"]) == 4
