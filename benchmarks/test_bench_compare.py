@@ -97,6 +97,19 @@ def test_equal_100k_normalize_and_compare(benchmark: Any, equal_pair: Any) -> No
     record(benchmark, "equal-ours")
 
 
+def test_equal_100k_same_order(benchmark: Any, equal_pair: Any) -> None:
+    """The same rows in the same order: what two sides running one plan usually return."""
+    legacy, _ = equal_pair
+    new = table(list(range(BIG)))
+    benchmark.group = "equal unordered, 100k rows x 10 columns"
+
+    def run() -> Any:
+        return compare(normalize(legacy), normalize(new), ordered=False)
+
+    assert benchmark(run).equal
+    record(benchmark, "equal-same-order")
+
+
 def test_equal_100k_deepdiff_reference(benchmark: Any, equal_pair: Any) -> None:
     skip_without_timing(benchmark)
     legacy, new = equal_pair

@@ -39,7 +39,7 @@ MAX_SQL_IN_MESSAGE = 240
 MAX_CASES_NAMED = 3
 
 _TRANSACTION_CONTROL = re.compile(
-    r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|START\s+TRANSACTION|SET\s)", re.IGNORECASE
+    r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|START\s+TRANSACTION|END)\b", re.IGNORECASE
 )
 # Order matters: strings first (they may hold anything), then the placeholder styles of the
 # DB-API drivers (qmark, numeric $1, pyformat %(name)s / %s, named :name but not a ::cast).

@@ -10,19 +10,18 @@ index in the legacy result and an added row by its index in the new one.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Sequence
-from difflib import SequenceMatcher
 from typing import Any
 
-from harness.canonical import TAGS, blur_key, canonical_key, close, describe
+from harness.canonical import DICT, TAGS, blur_key, canonical_key, close, describe
 from harness.paths import join
 from harness.results import MAX_DIFF_ENTRIES, Change, Diff, RowCount
 
 ROOT = "$"
 _MATCH_BUDGET = 200_000  # close() calls spent pairing leftover rows within the tolerance
 _SIMILARITY_PAIRS = 2_500  # leftover row pairs scored when rows have no id
-_ALIGN_LIMIT = 20_000  # rows beyond which a sequence is compared position by position
 
 
 class Side:
@@ -105,26 +104,55 @@ def align(keys_a: list[Any], keys_b: list[Any]) -> list[tuple[str, int, int, int
     while hi < n - lo and hi < m - lo and keys_a[n - 1 - hi] == keys_b[m - 1 - hi]:
         hi += 1
     a, b = keys_a[lo : n - hi], keys_b[lo : m - hi]
-    positional = len(a) == len(b) and 2 * sum(x != y for x, y in zip(a, b, strict=True)) <= len(a)
-    if positional or len(a) + len(b) > 2 * _ALIGN_LIMIT:
-        # Substitutions in place (or too long to align): pair position by position.
-        common = min(len(a), len(b))
-        ops = [
+    if len(a) == len(b) and 2 * sum(x != y for x, y in zip(a, b, strict=True)) <= len(a):
+        # Mostly substitutions in place: pair position by position.
+        return [
             ("replace", lo + i, lo + i + 1, lo + i, lo + i + 1)
-            for i in range(common)
+            for i in range(len(a))
             if a[i] != b[i]
         ]
-        if len(a) > common:
-            ops.append(("delete", lo + common, lo + len(a), lo + common, lo + common))
-        if len(b) > common:
-            ops.append(("insert", lo + common, lo + common, lo + common, lo + len(b)))
-        return ops
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return [
-        (tag, i1 + lo, i2 + lo, j1 + lo, j2 + lo)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-        if tag != "equal"
+    ops = []
+    i = j = 0
+    for anchor_i, anchor_j in [*_anchors(a, b), (len(a), len(b))]:
+        if anchor_i > i and anchor_j > j:
+            ops.append(("replace", lo + i, lo + anchor_i, lo + j, lo + anchor_j))
+        elif anchor_i > i:
+            ops.append(("delete", lo + i, lo + anchor_i, lo + j, lo + j))
+        elif anchor_j > j:
+            ops.append(("insert", lo + i, lo + i, lo + j, lo + anchor_j))
+        i, j = anchor_i + 1, anchor_j + 1
+    return ops
+
+
+def _anchors(a: list[Any], b: list[Any]) -> list[tuple[int, int]]:
+    """Patience alignment: the longest run of keys found once on each side, in the same order.
+
+    O(n log n) whatever the differences (difflib's matcher degrades to quadratic on long lists
+    with scattered changes or repeated rows); rows between two anchors are explained as a block.
+    """
+    count_a, count_b = Counter(a), Counter(b)
+    where_b = {key: j for j, key in enumerate(b) if count_b[key] == 1}
+    candidates = [
+        (i, where_b[key]) for i, key in enumerate(a) if count_a[key] == 1 and key in where_b
     ]
+    tails: list[int] = []  # smallest last j of an increasing run of each length
+    ends: list[int] = []  # the candidate that ends it
+    previous = [-1] * len(candidates)
+    for index, (_, j) in enumerate(candidates):
+        length = bisect_left(tails, j)
+        if length == len(tails):
+            tails.append(j)
+            ends.append(index)
+        else:
+            tails[length] = j
+            ends[length] = index
+        previous[index] = ends[length - 1] if length else -1
+    run = []
+    index = ends[-1] if ends else -1
+    while index != -1:
+        run.append(candidates[index])
+        index = previous[index]
+    return run[::-1]
 
 
 def _ident(row: Any) -> Any:
@@ -227,17 +255,44 @@ def _entries(side: Side, counts: dict[Any, int]) -> list[_Entry]:
     ]
 
 
+def _has_float(value: Any) -> bool:
+    cls = value.__class__
+    if cls is float:
+        return True
+    if cls is dict:
+        return any(map(_has_float, value.values()))
+    return cls is list and any(map(_has_float, value))
+
+
+def _bucket(row: Any, ints: bool) -> Any:
+    """Rows that may be equal within the tolerance share this: the id when the row has a text or
+    integer one (equal rows have equal ids; one pass is enough), else the row with its floats
+    (second pass: all its numbers) blurred."""
+    if row.__class__ is dict:
+        ident = row.get("id")
+        if ident.__class__ is str or ident.__class__ is int:
+            return None if ints else (DICT, ident)
+    return blur_key(row, ints=ints)
+
+
 def _match_close(left: list[_Entry], right: list[_Entry], tolerance: float) -> None:
     """Set aside leftover rows equal within the tolerance: first those that differ in floats
-    only, then those that differ in any numbers (an int on one side, a float on the other)."""
+    only, then those that differ in any numbers (an int on one side, a float on the other).
+
+    Rows without a float were matched exactly already; with none on either side, nothing is
+    left to match (the common case of rows that really differ, whatever their number).
+    """
+    if not any(_has_float(e.row) for e in left) and not any(_has_float(e.row) for e in right):
+        return
     budget = _MATCH_BUDGET
     for ints in (False, True):
         buckets: dict[Any, list[_Entry]] = {}
         for entry in right:
             if entry.count:
-                buckets.setdefault(blur_key(entry.row, ints=ints), []).append(entry)
+                buckets.setdefault(_bucket(entry.row, ints), []).append(entry)
+        buckets.pop(None, None)
         for entry in left:
-            for other in buckets.get(blur_key(entry.row, ints=ints), ()) if entry.count else ():
+            for other in buckets.get(_bucket(entry.row, ints), ()) if entry.count else ():
                 if budget <= 0:
                     return
                 budget -= 1
@@ -365,8 +420,11 @@ def explain_ordered(left: Side, right: Side, tolerance: float) -> Diff | None:
     otherwise the rows are aligned and each changed, removed or added row is listed.
     """
     counts_l, counts_r = Counter(left.keys), Counter(right.keys)
-    entries_l, entries_r = _leftovers(left, right, counts_l, counts_r, tolerance)
-    if not entries_l and not entries_r:
+    same_rows = len(left.keys) == len(right.keys) and (
+        dict.__eq__(counts_l, counts_r)
+        or _leftovers(left, right, counts_l, counts_r, tolerance) == ([], [])
+    )
+    if same_rows:
         for index, (a, b) in enumerate(zip(left.keys, right.keys, strict=True)):
             if a != b and not close(left.row(index), right.row(index), tolerance):
                 where = (

@@ -101,7 +101,7 @@ def sqlalchemy_plan(cls: type) -> Plan:
     from sqlalchemy import JSON as JSONType
     from sqlalchemy import Boolean, Column, inspect
 
-    mapper = inspect(cls)
+    mapper: Any = inspect(cls)
     columns: list[tuple[str, str, int]] = []
     for attr in mapper.column_attrs:
         column = attr.columns[0]

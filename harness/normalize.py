@@ -7,7 +7,9 @@ described in :mod:`harness.instances`. Containers:
   not a ``str`` becomes its canonical value as JSON text (``1`` -> ``"1"``, ``None`` -> ``"null"``);
 * SQLAlchemy ``Row`` and namedtuples (peewee ``.namedtuples()``) -> ``dict`` by field name, so that
   ``session.execute(select(...)).all()`` meets peewee's ``.dicts()`` and ``.namedtuples()``;
-  with repeated field names, a list;
+  with repeated field names, a list. Such rows are keyed by the query's labels (peewee: the
+  field name or ``.alias()``; SQLAlchemy: the attribute key or ``.label()``), not by physical
+  column, so label them alike or rename with ``keys=``;
 * ``tuple`` and ``list`` -> ``list``; ``set`` and ``frozenset`` -> sorted ``list``.
 
 Raw rows carry no column types, so a boolean column read raw from MariaDB or SQLite stays
@@ -305,9 +307,9 @@ def _resolve(cls: type) -> Handler:
 def _lookup(cls: type) -> Handler:
     if issubclass(cls, Enum):  # before int and str: IntEnum and StrEnum are enums first
         return _enum
-    for base in (int, float, str):
-        if issubclass(cls, base):  # numpy.float64, str subclasses: the plain value
-            return _scalar(base)
+    for plain in (int, float, str):
+        if issubclass(cls, plain):  # numpy.float64, str subclasses: the plain value
+            return _scalar(plain)
     for base, convert in SCALAR_CONVERTERS.items():  # datetime is tried before date
         if issubclass(cls, base):
             return _scalar(convert)
@@ -329,13 +331,13 @@ def _lookup(cls: type) -> Handler:
         import peewee
 
         if issubclass(cls, peewee.Model):
-            return normalize_peewee  # type: ignore[return-value]
+            return normalize_peewee
     if "sqlalchemy.orm" in sys.modules:
         from sqlalchemy import inspect
         from sqlalchemy.orm import Mapper
 
         if isinstance(inspect(cls, raiseerr=False), Mapper):
-            return normalize_sqlalchemy  # type: ignore[return-value]
+            return normalize_sqlalchemy
     return _unsupported
 
 

@@ -186,8 +186,12 @@ class HarnessSession:
         metafunc.parametrize("harness_case", planned, ids=ids)
 
     def _pytest_benchmark_active(self) -> bool:
-        plugin = self.config.pluginmanager.get_plugin("pytest_benchmark")
-        if plugin is None or self.config.getoption("benchmark_disable", default=False):
+        if not self.config.pluginmanager.hasplugin("benchmark"):
+            return False
+        # pytest-benchmark's own rule: --benchmark-enable wins over a --benchmark-disable in addopts.
+        if self.config.getoption("benchmark_disable", default=False) and not self.config.getoption(
+            "benchmark_enable", default=False
+        ):
             return False
         # pytest-benchmark switches itself off under xdist; the interleaved core is used then.
         return not (self.config.getoption("numprocesses", default=None) or hasattr(self.config, "workerinput"))
@@ -233,7 +237,7 @@ class HarnessSession:
 
         benchmark.pedantic(all_cases, rounds=max(5, int(self.engine.config.bench_time * 20)), warmup_rounds=1)
         data = list(benchmark.stats.stats.data) if benchmark.stats else []
-        request.node.stash[LATENCY_KEY] = {"pair": pair.name, "side": side, "samples": data}
+        request.node.stash[LATENCY_KEY] = {"pair": pair.name, "side": side, "samples": data, "calls": len(cases)}
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -269,7 +273,7 @@ class HarnessSession:
             from harness.bench import latency_from_samples
 
             self.latencies[data["pair"]] = latency_from_samples(
-                samples["legacy"], samples["new"], paired=False, method="pytest-benchmark"
+                samples["legacy"], samples["new"], paired=False, method="pytest-benchmark", calls=data["calls"]
             )
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:

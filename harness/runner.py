@@ -82,6 +82,7 @@ def new_transaction(target: Target) -> Iterator[tuple[Any, Any]]:
         # expire_on_commit=False: an object the side returns after commit() keeps the values it
         # was written with, as the caller would read them, instead of normalizing as unloaded.
         session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        session.connection()  # send the Session's SAVEPOINT now, before a side is observed
         try:
             yield conn, session
         finally:

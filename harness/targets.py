@@ -404,7 +404,10 @@ def _reason(exc: BaseException) -> str:
 @contextlib.contextmanager
 def _container_server(*, keep: bool) -> Iterator[DatabaseURL]:
     try:
-        from testcontainers.postgres import PostgresContainer
+        try:
+            from testcontainers.community.postgres import PostgresContainer
+        except ImportError:  # testcontainers before the community namespace
+            from testcontainers.postgres import PostgresContainer  # type: ignore[no-redef]
     except ImportError as exc:
         raise DatabaseError(
             "container:postgres needs testcontainers; install it with: "
@@ -424,14 +427,20 @@ def _container_server(*, keep: bool) -> Iterator[DatabaseURL]:
 
 def docker_unavailable_reason() -> str | None:
     """None when a Docker engine answers, else why not (one line)."""
+    host = os.environ.get("DOCKER_HOST")
+    if not host and not Path("/var/run/docker.sock").exists():
+        return "none answers here (no /var/run/docker.sock and DOCKER_HOST is not set)"
     try:
         import docker
     except ImportError:
         return "the docker package is not installed"
+    client = None
     try:
         client = docker.from_env(timeout=5)
         client.ping()
-        client.close()
     except Exception as exc:
         return f"none answered ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})"
+    finally:
+        if client is not None:
+            client.close()
     return None

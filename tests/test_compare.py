@@ -77,6 +77,15 @@ def test_order_counts_only_when_ordered() -> None:
     assert not verdict(["a", "b"], ["b", "a"], ordered=True)
 
 
+def test_float_noise_in_many_shuffled_rows_is_equal() -> None:
+    legacy = [{"id": f"r{i}", "avg": i / 3, "n": i} for i in range(500)]
+    new = [{"id": f"r{i}", "avg": (i / 3) * (1 + 1e-13), "n": float(i)} for i in range(500)]
+    random.Random(3).shuffle(new)
+    assert verdict(legacy, new)
+    new[7]["avg"] += 1
+    assert not verdict(legacy, new)
+
+
 def test_tolerance_is_configurable() -> None:
     assert not verdict([{"x": 0.1 + 0.2}], [{"x": 0.3}], float_tolerance=0.0)
     assert verdict([{"x": 100.0}], [{"x": 100.5}], float_tolerance=0.01)
@@ -166,6 +175,23 @@ def test_ordered_inserted_row_is_added_at_its_new_index() -> None:
     diff = diff_of(legacy, new, ordered=True)
     assert diff.changes == (Change("[10]", "added", None, {"id": "x", "v": -1}),)
     assert diff.summary.startswith("legacy 50 rows, new 51, 1 added")
+
+
+def test_ordered_shift_by_one_row_is_one_added_and_one_removed() -> None:
+    legacy = [{"id": i} for i in range(1000)]
+    new = [{"id": -1}, *legacy[:-1]]
+    diff = diff_of(legacy, new, ordered=True)
+    assert diff.changes == (
+        Change("[0]", "added", None, {"id": -1}),
+        Change("[999]", "removed", {"id": 999}, None),
+    )
+
+
+def test_ordered_repeated_rows_align() -> None:
+    legacy = [{"v": "a"}] * 5 + [{"v": "b"}] + [{"v": "a"}] * 5
+    new = [{"v": "a"}] * 5 + [{"v": "c"}] + [{"v": "a"}] * 5
+    diff = diff_of(legacy, new, ordered=True)
+    assert diff.changes == (Change("[5].v", "changed", "b", "c"),)
 
 
 def test_ordered_moved_row_says_so() -> None:

@@ -115,6 +115,18 @@ CONTAINERS = [
     pytest.param(MappingProxyType({"a": 1}), {"a": 1}, id="mapping"),
     pytest.param([{"a": 1}, {"a": None}], [{"a": 1}, {"a": None}], id="flat-rows"),
     pytest.param([{"a": date(2024, 1, 2)}], [{"a": {"$date": "2024-01-02"}}], id="rows-converted"),
+    pytest.param(
+        [{"a": None, "b": Decimal("1.5"), "c": 1}, {"a": date(2024, 1, 2), "b": None, "c": 2}],
+        [{"a": None, "b": 1.5, "c": 1}, {"a": {"$date": "2024-01-02"}, "b": None, "c": 2}],
+        id="rows-some-columns-converted",
+    ),
+    pytest.param(
+        [{"a": date(2024, 1, 2)}, {"a": datetime(2024, 1, 2)}, {"a": [Decimal(1)]}],
+        [{"a": {"$date": "2024-01-02"}}, {"a": {"$datetime": "2024-01-02T00:00:00Z"}}, {"a": [1]}],
+        id="rows-mixed-column",
+    ),
+    pytest.param([(1, "a"), (2, None)], [[1, "a"], [2, None]], id="tuple-rows"),
+    pytest.param([{"a": 1}, {"b": 2}], [{"a": 1}, {"b": 2}], id="rows-of-other-shapes"),
 ]
 
 

@@ -5,6 +5,7 @@ Soft-deleted comments (``deletedAt`` set) keep their row and are left out of eve
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +15,14 @@ from fixtures import legacy as lm
 from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import legacy_side
-from harness.pairs.issue import legacy_stamp, naive_utc, user_reply
+from harness.pairs.issue import (
+    intrusion,
+    legacy_stamp,
+    member_of,
+    naive_utc,
+    tenants_with_issues,
+    user_reply,
+)
 
 
 def legacy_comment(comment: Any) -> dict[str, Any]:
@@ -59,10 +67,6 @@ def _tenant_of(fx: Any) -> dict[str, str]:
     return {row["id"]: row["organizationId"] for row in fx.rows("Issue")}
 
 
-def _member(fx: Any, org: str) -> str:
-    return [m["userId"] for m in fx.rows("Membership") if m["organizationId"] == org][2]
-
-
 # -- comment.list ----------------------------------------------------------------------------------
 
 comment_list = pair("comment.list", router="comment", ordered=True)
@@ -91,21 +95,23 @@ def _(ctx: Any, issue_id: str) -> Any:
 @comment_list.cases
 def _(fx: Any) -> Any:
     owner = _tenant_of(fx)
-    comments = fx.rows("Comment")
-    for org in fx.tenants[:-1]:
+    comments = Counter(c["issueId"] for c in fx.rows("Comment"))
+    for org in tenants_with_issues(fx):
         issues = [i for i in owner if owner[i] == org]
-        # The issues with the most comments, soft-deleted ones included.
-        busiest = sorted(issues, key=lambda i: -sum(c["issueId"] == i for c in comments))
-        for issue in busiest[:3]:
+        # The issues with the most comments (soft-deleted ones included), and one with none.
+        for issue in sorted(issues, key=lambda i: -comments[i])[:3]:
             yield Case(tenant_id=org, params={"issue_id": issue}, label=f"{org}:{issue}")
-        quiet = next((i for i in issues if not any(c["issueId"] == i for c in comments)), None)
+        quiet = next((i for i in issues if not comments[i]), None)
         if quiet is not None:
             yield Case(tenant_id=org, params={"issue_id": quiet}, label=f"{org}:no comments")
-    first, second, last = fx.tenants[0], fx.tenants[1], fx.tenants[-1]
-    foreign = next(i for i in owner if owner[i] == second)
-    yield Case(tenant_id=first, params={"issue_id": foreign}, label="other tenant's issue")
-    yield Case(tenant_id=last, params={"issue_id": foreign}, label="tenant without issues")
+    first, last = fx.tenants[0], fx.tenants[-1]
     yield Case(tenant_id=first, params={"issue_id": "missing-issue"}, label="missing")
+    if (found := intrusion(fx, fx.rows("Issue"))) is not None:
+        yield Case(tenant_id=found[0], params={"issue_id": found[1]["id"]},
+                   label="other tenant's issue")
+    if last not in tenants_with_issues(fx):
+        own = next(i for i in owner if owner[i] == first)
+        yield Case(tenant_id=last, params={"issue_id": own}, label="tenant without issues")
 
 
 # -- comment.add -----------------------------------------------------------------------------------
@@ -148,21 +154,22 @@ def _(ctx: Any, issue_id: str, content: str) -> Any:
 def _(fx: Any) -> Any:
     owner = _tenant_of(fx)
     text = "Neue Spule <b>eingebaut</b> & «getestet» 👍"
-    for org in fx.tenants[:-1]:
+    for org in tenants_with_issues(fx):
         issue = next(i for i in owner if owner[i] == org)
-        yield Case(tenant_id=org, user_id=_member(fx, org), label=f"{org}:add",
+        yield Case(tenant_id=org, user_id=member_of(fx, org), label=f"{org}:add",
                    params={"issue_id": issue, "content": text})
-    first, second = fx.tenants[0], fx.tenants[1]
-    user = _member(fx, first)
+    first = fx.tenants[0]
     issue = next(i for i in owner if owner[i] == first)
-    foreign = next(i for i in owner if owner[i] == second)
     for label, params in (
         ("empty content", {"issue_id": issue, "content": ""}),
         ("issue id in upper case", {"issue_id": issue.upper(), "content": "x"}),
-        ("other tenant's issue", {"issue_id": foreign, "content": "x"}),
         ("missing", {"issue_id": "missing-issue", "content": "x"}),
     ):
-        yield Case(tenant_id=first, user_id=user, params=params, label=label)
+        yield Case(tenant_id=first, user_id=member_of(fx, first), params=params, label=label)
+    if (found := intrusion(fx, fx.rows("Issue"))) is not None:
+        tenant, foreign = found
+        yield Case(tenant_id=tenant, user_id=member_of(fx, tenant), label="other tenant's issue",
+                   params={"issue_id": foreign["id"], "content": "x"})
 
 
 # -- comment.softDelete ----------------------------------------------------------------------------
@@ -179,7 +186,7 @@ def _(ctx: Any, comment_id: str) -> Any:
      .update(deleted_at=legacy_stamp(ctx, ctx.now), deleted_by=ctx.user_id)
      .where(lm.Comment.id == comment.id)
      .execute())
-    deleted = lm.Comment.get_by_id(comment.id)
+    deleted: Any = lm.Comment.get_by_id(comment.id)
     return {"id": deleted.id, "deletedAt": deleted.deleted_at, "deletedBy": deleted.deletedBy}
 
 
@@ -199,18 +206,17 @@ def _(ctx: Any, comment_id: str) -> Any:
 def _(fx: Any) -> Any:
     owner = _tenant_of(fx)
     comments = fx.rows("Comment")
-    for org in fx.tenants[:-1]:
-        live = [c for c in comments if owner[c["issueId"]] == org and c["deletedAt"] is None]
-        for comment in live[:2]:
-            yield Case(tenant_id=org, user_id=_member(fx, org), label=f"{org}:{comment['id']}",
+    live = [c for c in comments if c["deletedAt"] is None]
+    for org in tenants_with_issues(fx):
+        for comment in [c for c in live if owner[c["issueId"]] == org][:2]:
+            yield Case(tenant_id=org, user_id=member_of(fx, org), label=f"{org}:{comment['id']}",
                        params={"comment_id": comment["id"]})
-    first, second = fx.tenants[0], fx.tenants[1]
-    gone = next(c for c in comments if owner[c["issueId"]] == first and c["deletedAt"] is not None)
-    foreign = next(c for c in comments if owner[c["issueId"]] == second and c["deletedAt"] is None)
-    for label, comment_id in (
-        ("already deleted", gone["id"]),
-        ("other tenant's comment", foreign["id"]),
-        ("missing", "missing-comment"),
-    ):
-        yield Case(tenant_id=first, user_id=_member(fx, first), params={"comment_id": comment_id},
+    first = fx.tenants[0]
+    gone = next(c for c in comments if owner[c["issueId"]] == first and c["deletedAt"])
+    for label, comment_id in (("already deleted", gone["id"]), ("missing", "missing-comment")):
+        yield Case(tenant_id=first, user_id=member_of(fx, first), params={"comment_id": comment_id},
                    label=label)
+    if (found := intrusion(fx, live, lambda c: owner[c["issueId"]])) is not None:
+        tenant, foreign = found
+        yield Case(tenant_id=tenant, user_id=member_of(fx, tenant), label="other tenant's comment",
+                   params={"comment_id": foreign["id"]})

@@ -13,7 +13,7 @@ from fixtures import legacy as lm
 from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import legacy_side
-from harness.pairs.issue import legacy_stamp, naive_utc
+from harness.pairs.issue import intrusion, legacy_stamp, member_of, naive_utc, tenants_with_issues
 
 toggle = pair("upvote.toggle", router="upvote", writes=True, watch=["Upvote"])
 
@@ -61,28 +61,30 @@ def _(ctx: Any, issue_id: str) -> Any:
 def _(fx: Any) -> Any:
     owner = {row["id"]: row["organizationId"] for row in fx.rows("Issue")}
     upvotes = fx.rows("Upvote")
-    members: dict[str, list[str]] = {}
-    for m in fx.rows("Membership"):
-        members.setdefault(m["organizationId"], []).append(m["userId"])
-    for org in fx.tenants[:-1]:
-        voted = next(u for u in upvotes if owner[u["issueId"]] == org)
-        yield Case(tenant_id=org, user_id=voted["userId"], params={"issue_id": voted["issueId"]},
-                   label=f"{org}:take back")
-        voters = {u["userId"] for u in upvotes if u["issueId"] == voted["issueId"]}
-        newcomer = next(m for m in members[org] if m not in voters)
-        yield Case(tenant_id=org, user_id=newcomer, params={"issue_id": voted["issueId"]},
-                   label=f"{org}:add")
-        unloved = next((i for i in owner if owner[i] == org
-                        and not any(u["issueId"] == i for u in upvotes)), None)
+    voters: dict[str, set[str]] = {}
+    for upvote in upvotes:
+        voters.setdefault(upvote["issueId"], set()).add(upvote["userId"])
+    for org in tenants_with_issues(fx):
+        members = [m["userId"] for m in fx.rows("Membership") if m["organizationId"] == org]
+        issues = [i for i in owner if owner[i] == org]
+        voted = next((i for i in issues if voters.get(i)), None)
+        if voted is not None:
+            yield Case(tenant_id=org, user_id=min(voters[voted]), params={"issue_id": voted},
+                       label=f"{org}:take back")
+            newcomer = next(m for m in members if m not in voters[voted])
+            yield Case(tenant_id=org, user_id=newcomer, params={"issue_id": voted},
+                       label=f"{org}:add")
+        unloved = next((i for i in issues if not voters.get(i)), None)
         if unloved is not None:
-            yield Case(tenant_id=org, user_id=members[org][0], params={"issue_id": unloved},
+            yield Case(tenant_id=org, user_id=members[0], params={"issue_id": unloved},
                        label=f"{org}:first upvote")
-    first, second = fx.tenants[0], fx.tenants[1]
-    voted_first = next(u["issueId"] for u in upvotes if owner[u["issueId"]] == first)
-    foreign = next(i for i in owner if owner[i] == second)
-    yield Case(tenant_id=first, user_id=members[first][0], params={"issue_id": foreign},
-               label="other tenant's issue")
-    yield Case(tenant_id=first, user_id=members[first][0], params={"issue_id": "missing-issue"},
-               label="missing")
-    yield Case(tenant_id=first, user_id=members[first][1], params={"issue_id": voted_first.upper()},
-               label="issue id in upper case")
+    first = fx.tenants[0]
+    user = member_of(fx, first)
+    own = next(i for i in owner if owner[i] == first)
+    # MariaDB finds the issue by an upper-cased id too; the upvote must carry the stored id.
+    for label, issue_id in (("missing", "missing-issue"), ("issue id in upper case", own.upper())):
+        yield Case(tenant_id=first, user_id=user, params={"issue_id": issue_id}, label=label)
+    if (found := intrusion(fx, fx.rows("Issue"))) is not None:
+        tenant, foreign = found
+        yield Case(tenant_id=tenant, user_id=member_of(fx, tenant), label="other tenant's issue",
+                   params={"issue_id": foreign["id"]})
