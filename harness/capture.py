@@ -47,7 +47,14 @@ class StatementLog:
             self.statements.append(Statement(sql=sql, params=params_text(params), ms=round(ms, 4)))
 
 
-_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT", "ROLLBACK")
+_CONTROL = (
+    "SAVEPOINT",
+    "RELEASE SAVEPOINT",
+    "ROLLBACK TO SAVEPOINT",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+)
 
 
 def is_transaction_control(sql: str) -> bool:
@@ -74,27 +81,33 @@ def instrument_engine(engine: Any, log: StatementLog) -> None:
     from sqlalchemy import event
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    def _before(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         if log.active:
             log.last_sql = statement
             conn.info.setdefault("harness_started", []).append(time.perf_counter())
 
     @event.listens_for(engine, "after_cursor_execute")
-    def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    def _after(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         if log.active:
             started = conn.info.get("harness_started")
             begun = started.pop() if started else time.perf_counter()
             log.add(statement, parameters, (time.perf_counter() - begun) * 1000.0)
 
 
-def peewee_database_class(base: type) -> type:
+def peewee_database_class(base: Any) -> Any:
     """A subclass of the peewee database class ``base`` whose statements go to a log.
 
     The instance takes an extra keyword, ``harness_log``. Subclassing keeps every behaviour of
     the user's database class; only ``execute_sql`` is wrapped.
     """
 
-    def __init__(self: Any, *args: Any, harness_log: StatementLog | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self: Any, *args: Any, harness_log: StatementLog | None = None, **kwargs: Any
+    ) -> None:
         self.harness_log = harness_log or StatementLog()
         base.__init__(self, *args, **kwargs)
 
@@ -108,4 +121,6 @@ def peewee_database_class(base: type) -> type:
         log.add(sql, params, (time.perf_counter() - started) * 1000.0)
         return cursor
 
-    return type(f"Captured{base.__name__}", (base,), {"__init__": __init__, "execute_sql": execute_sql})
+    return type(
+        f"Captured{base.__name__}", (base,), {"__init__": __init__, "execute_sql": execute_sql}
+    )

@@ -40,11 +40,15 @@ def primary_key(target: Target, table: str) -> tuple[str, ...]:
     if key not in _pk_cache:
         from sqlalchemy import inspect
 
-        columns = tuple(inspect(target.engine).get_pk_constraint(table).get("constrained_columns") or ())
+        columns = tuple(
+            inspect(target.engine).get_pk_constraint(table).get("constrained_columns") or ()
+        )
         if not columns:
             from harness.errors import ConfigError
 
-            raise ConfigError(f"watch: table {table!r} has no primary key (or does not exist); watch tables with one")
+            raise ConfigError(
+                f"watch: table {table!r} has no primary key (or does not exist); watch tables with one"
+            )
         _pk_cache[key] = columns
     return _pk_cache[key]
 
@@ -57,7 +61,9 @@ def snapshot(target: Target, run_sql: RunSQL, tables: Iterable[str]) -> Snapshot
         pk = primary_key(target, table)
         columns, rows = run_sql(f"SELECT * FROM {quote}{table}{quote}")
         index = [columns.index(c) for c in pk]
-        result[table] = {tuple(row[i] for i in index): dict(zip(columns, row, strict=True)) for row in rows}
+        result[table] = {
+            tuple(row[i] for i in index): dict(zip(columns, row, strict=True)) for row in rows
+        }
     return result
 
 
@@ -73,7 +79,13 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> dict[str, dict[str, lis
             old, new = rows_before[k], rows_after[k]
             changed = sorted(c for c in new if new[c] != old.get(c))
             if changed:
-                updated.append({"key": list(k), "before": {c: old.get(c) for c in changed}, "after": {c: new[c] for c in changed}})
+                updated.append(
+                    {
+                        "key": list(k),
+                        "before": {c: old.get(c) for c in changed},
+                        "after": {c: new[c] for c in changed},
+                    }
+                )
         out[table] = {"inserted": inserted, "updated": updated, "deleted": deleted}
     return out
 
@@ -157,16 +169,27 @@ def match_fresh_values(legacy: Observation, new: Observation) -> tuple[Any, Any,
         new_rows = (new_changes.get(table) or {}).get("inserted", [])
         legacy_ids = _fresh_ids(legacy_rows)
         new_ids = _fresh_ids(new_rows)
-        ordered_legacy = sorted(legacy_rows, key=lambda r: _sort_key(_replace(r, dict.fromkeys(legacy_ids, "<new>"))))
-        ordered_new = sorted(new_rows, key=lambda r: _sort_key(_replace(r, dict.fromkeys(new_ids, "<new>"))))
-        for number, (lrow, nrow) in enumerate(zip(ordered_legacy, ordered_new, strict=False), start=1):
+        ordered_legacy = sorted(
+            legacy_rows, key=lambda r: _sort_key(_replace(r, dict.fromkeys(legacy_ids, "<new>")))
+        )
+        ordered_new = sorted(
+            new_rows, key=lambda r: _sort_key(_replace(r, dict.fromkeys(new_ids, "<new>")))
+        )
+        for number, (lrow, nrow) in enumerate(
+            zip(ordered_legacy, ordered_new, strict=False), start=1
+        ):
             token = f"<new {table} {number}>"
             if "id" in lrow and "id" in nrow and isinstance(lrow["id"], str | int):
                 legacy_map[lrow["id"]] = token
                 new_map[nrow["id"]] = token
     legacy_value = _replace(legacy.value, legacy_map)
     new_value = _replace(new.value, new_map)
-    return legacy_value, new_value, _settle(_replace(legacy_changes, legacy_map)), _settle(_replace(new_changes, new_map))
+    return (
+        legacy_value,
+        new_value,
+        _settle(_replace(legacy_changes, legacy_map)),
+        _settle(_replace(new_changes, new_map)),
+    )
 
 
 def _fresh_ids(rows: Sequence[Mapping[str, Any]]) -> set[Any]:
@@ -193,7 +216,12 @@ def merge(result: Comparison, rows: Comparison) -> Comparison:
     if rows.diff is not None:
         summaries.append(f"row changes: {rows.diff.summary}")
         changes.extend(
-            Change(path=f"changes.{c.path}" if not c.path.startswith("[") else f"changes{c.path}", kind=c.kind, legacy=c.legacy, new=c.new)
+            Change(
+                path=f"changes.{c.path}" if not c.path.startswith("[") else f"changes{c.path}",
+                kind=c.kind,
+                legacy=c.legacy,
+                new=c.new,
+            )
             for c in rows.diff.changes
         )
     base = result.diff or Diff(summary="")

@@ -32,7 +32,9 @@ def _setting_options(command: str) -> Callable[[Callable[..., Any]], Callable[..
                 decl = f"{setting.flag}/{setting.negative}"
                 func = click.option(decl, setting.name, default=None, help=setting.help)(func)
             elif setting.switch:
-                func = click.option(setting.flag, setting.name, is_flag=True, default=None, help=setting.help)(func)
+                func = click.option(
+                    setting.flag, setting.name, is_flag=True, default=None, help=setting.help
+                )(func)
             else:
                 func = click.option(
                     setting.flag,
@@ -85,7 +87,13 @@ def list_pairs(**values: Any) -> None:
         table.add_column(column)
     for p in engine.pairs:
         count = sum(1 for pc in planned if pc.pair is p)
-        table.add_row(p.name, p.router, "yes" if p.options.gate else "no", str(count), "yes" if p.options.writes else "")
+        table.add_row(
+            p.name,
+            p.router,
+            "yes" if p.options.gate else "no",
+            str(count),
+            "yes" if p.options.writes else "",
+        )
     Console(highlight=False, width=120).print(table)
     click.echo(f"{len(engine.pairs)} pairs, {len(planned)} cases")
 
@@ -97,7 +105,9 @@ def seed(**values: Any) -> None:
     from harness.engine import Engine
 
     if not values.get("db"):
-        values["db"] = f"sqlite:///{Path(tempfile.mkdtemp(prefix='harness-seed-')) / 'fixture.sqlite3'}"
+        values["db"] = (
+            f"sqlite:///{Path(tempfile.mkdtemp(prefix='harness-seed-')) / 'fixture.sqlite3'}"
+        )
     values["keep_db"] = True
     engine = Engine(_config({**values, "only": None}))
     with engine.database() as db:
@@ -135,8 +145,13 @@ def schema_diff(**values: Any) -> None:
 
 @cli.command()
 @click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="where to write index.html (default: next to the results file)")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where to write index.html (default: next to the results file)",
+)
 def report(results: Path, out_dir: Path | None) -> None:
     """Rebuild the HTML report from a saved results file."""
     from harness.report import rebuild
@@ -151,10 +166,20 @@ def baseline() -> None:
 
 
 @baseline.command("update")
-@click.option("--results", type=click.Path(dir_okay=False, path_type=Path), default=Path("reports/results.json"),
-              show_default=True, help="the run whose differences to accept")
-@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="the baseline file (default: [tool.harness] baseline, else harness-baseline.json)")
+@click.option(
+    "--results",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("reports/results.json"),
+    show_default=True,
+    help="the run whose differences to accept",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="the baseline file (default: [tool.harness] baseline, else harness-baseline.json)",
+)
 @click.option("--reason", default=None, help="why these differences are accepted (for new entries)")
 def baseline_update(results: Path, baseline_path: Path | None, reason: str | None) -> None:
     """Write the current mismatches and errors into the baseline file."""
@@ -208,9 +233,14 @@ def main(argv: list[str] | None = None) -> None:
 
 def database_error(exc: BaseException) -> DatabaseError | None:
     """A driver's connection error, as one line naming what to fix (None for anything else)."""
-    for mod, names in (("sqlalchemy.exc", ("OperationalError", "InterfaceError")), ("peewee", ("OperationalError", "InterfaceError"))):
+    for mod, names in (
+        ("sqlalchemy.exc", ("OperationalError", "InterfaceError")),
+        ("peewee", ("OperationalError", "InterfaceError")),
+    ):
         module = sys.modules.get(mod)
         if module is not None and isinstance(exc, tuple(getattr(module, n) for n in names)):
             text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
-            return DatabaseError(f"the database failed: {text}; check that it is reachable and the URL is right")
+            return DatabaseError(
+                f"the database failed: {text}; check that it is reachable and the URL is right"
+            )
     return None

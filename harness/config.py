@@ -104,39 +104,126 @@ _DB_CMDS = frozenset({"run", "seed", "schema-diff", "calibrate"})
 _SIZE_CMDS = frozenset({"run", "seed", "calibrate", "list"})
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("db", "database URL: sqlite:///PATH, postgresql://…, mysql://… or container:postgres "
-            "(default: $HARNESS_DATABASE_URL, else a SQLite file in a temp dir)", text("db"),
-            metavar="URL", commands=_DB_CMDS),
-    Setting("pairs", "more pair modules to load (dotted name or .py path); repeatable", text("pairs"),
-            default=(), multiple=True, metavar="MODULE_OR_PATH", commands=frozenset({"run", "list", "calibrate"})),
-    Setting("only", "run only pairs whose name matches this glob; repeatable", text("only"),
-            default=(), multiple=True, metavar="GLOB", commands=frozenset({"run", "list", "calibrate"})),
-    Setting("tenants", "number of organizations in the fixture", positive_int("--tenants"), default=3,
-            metavar="N", commands=_SIZE_CMDS),
-    Setting("scale", "fixture size multiplier", positive_int("--scale"), default=1, metavar="N",
-            commands=_SIZE_CMDS),
-    Setting("seed", "fixture data seed", any_int("--seed"), default=0, metavar="N", commands=_SIZE_CMDS),
-    Setting("order_seed", "seed of the per-case shuffle of side order (default: random, printed)",
-            any_int("--order-seed"), metavar="N", commands=frozenset({"run"})),
-    Setting("report_dir", "where reports go", text("--report-dir"), default="reports", metavar="DIR"),
-    Setting("bench", "measure latency (--no-bench skips it)", boolean("--bench"), default=True,
-            switch=True, negative="--no-bench"),
-    Setting("bench_time", "seconds of latency measurement per pair", positive_float("--bench-time"),
-            default=0.3, metavar="SECONDS", commands=frozenset({"run", "calibrate"})),
-    Setting("workers", "parallel workers (pytest-xdist), each with its own database",
-            positive_int("--workers"), default=1, metavar="N"),
-    Setting("keep_db", "keep the scratch database and print its URL", boolean("--keep-db"),
-            default=False, switch=True, commands=frozenset({"run", "schema-diff"})),
-    Setting("baseline", "baseline file of accepted differences", text("--baseline"),
-            default="harness-baseline.json", metavar="PATH", commands=frozenset({"run"})),
-    Setting("fixture", "fixture provider, module:attribute", text("--fixture"), default=DEFAULT_PROVIDER,
-            metavar="MODULE:ATTR", commands=frozenset({"run", "seed", "schema-diff", "list", "calibrate"})),
-    Setting("max_latency_ratio", "fail a pair whose new/legacy latency ratio is surely above this",
-            positive_float("max_latency_ratio"), metavar="RATIO"),
-    Setting("max_queries", "fail a new side that sends more statements than this in a case",
-            positive_int("max_queries"), metavar="N"),
-    Setting("max_query_ratio", "fail a new side that sends more than RATIO x the legacy statements",
-            positive_float("max_query_ratio"), metavar="RATIO"),
+    Setting(
+        "db",
+        "database URL: sqlite:///PATH, postgresql://…, mysql://… or container:postgres "
+        "(default: $HARNESS_DATABASE_URL, else a SQLite file in a temp dir)",
+        text("db"),
+        metavar="URL",
+        commands=_DB_CMDS,
+    ),
+    Setting(
+        "pairs",
+        "more pair modules to load (dotted name or .py path); repeatable",
+        text("pairs"),
+        default=(),
+        multiple=True,
+        metavar="MODULE_OR_PATH",
+        commands=frozenset({"run", "list", "calibrate"}),
+    ),
+    Setting(
+        "only",
+        "run only pairs whose name matches this glob; repeatable",
+        text("only"),
+        default=(),
+        multiple=True,
+        metavar="GLOB",
+        commands=frozenset({"run", "list", "calibrate"}),
+    ),
+    Setting(
+        "tenants",
+        "number of organizations in the fixture",
+        positive_int("--tenants"),
+        default=3,
+        metavar="N",
+        commands=_SIZE_CMDS,
+    ),
+    Setting(
+        "scale",
+        "fixture size multiplier",
+        positive_int("--scale"),
+        default=1,
+        metavar="N",
+        commands=_SIZE_CMDS,
+    ),
+    Setting(
+        "seed", "fixture data seed", any_int("--seed"), default=0, metavar="N", commands=_SIZE_CMDS
+    ),
+    Setting(
+        "order_seed",
+        "seed of the per-case shuffle of side order (default: random, printed)",
+        any_int("--order-seed"),
+        metavar="N",
+        commands=frozenset({"run"}),
+    ),
+    Setting(
+        "report_dir", "where reports go", text("--report-dir"), default="reports", metavar="DIR"
+    ),
+    Setting(
+        "bench",
+        "measure latency (--no-bench skips it)",
+        boolean("--bench"),
+        default=True,
+        switch=True,
+        negative="--no-bench",
+    ),
+    Setting(
+        "bench_time",
+        "seconds of latency measurement per pair",
+        positive_float("--bench-time"),
+        default=0.3,
+        metavar="SECONDS",
+        commands=frozenset({"run", "calibrate"}),
+    ),
+    Setting(
+        "workers",
+        "parallel workers (pytest-xdist), each with its own database",
+        positive_int("--workers"),
+        default=1,
+        metavar="N",
+    ),
+    Setting(
+        "keep_db",
+        "keep the scratch database and print its URL",
+        boolean("--keep-db"),
+        default=False,
+        switch=True,
+        commands=frozenset({"run", "schema-diff"}),
+    ),
+    Setting(
+        "baseline",
+        "baseline file of accepted differences",
+        text("--baseline"),
+        default="harness-baseline.json",
+        metavar="PATH",
+        commands=frozenset({"run"}),
+    ),
+    Setting(
+        "fixture",
+        "fixture provider, module:attribute",
+        text("--fixture"),
+        default=DEFAULT_PROVIDER,
+        metavar="MODULE:ATTR",
+        commands=frozenset({"run", "seed", "schema-diff", "list", "calibrate"}),
+    ),
+    Setting(
+        "max_latency_ratio",
+        "fail a pair whose new/legacy latency ratio is surely above this",
+        positive_float("max_latency_ratio"),
+        metavar="RATIO",
+    ),
+    Setting(
+        "max_queries",
+        "fail a new side that sends more statements than this in a case",
+        positive_int("max_queries"),
+        metavar="N",
+    ),
+    Setting(
+        "max_query_ratio",
+        "fail a new side that sends more than RATIO x the legacy statements",
+        positive_float("max_query_ratio"),
+        metavar="RATIO",
+    ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -225,7 +312,9 @@ def resolve(
         )
     values: dict[str, Any] = {}
     for setting in SETTINGS:
-        raw = _first_given(setting, cli.get(setting.name), ini.get(setting.name), project.get(setting.name))
+        raw = _first_given(
+            setting, cli.get(setting.name), ini.get(setting.name), project.get(setting.name)
+        )
         if setting.name == "db":
             raw = resolve_url(raw)
         values[setting.name] = _parse(setting, raw)
@@ -244,12 +333,16 @@ def resolve(
         bench_time=values["bench_time"],
         workers=values["workers"],
         keep_db=values["keep_db"],
-        baseline=(base / baseline) if baseline and not Path(baseline).is_absolute() else (Path(baseline) if baseline else None),
+        baseline=(base / baseline)
+        if baseline and not Path(baseline).is_absolute()
+        else (Path(baseline) if baseline else None),
         fixture=values["fixture"],
         max_latency_ratio=values["max_latency_ratio"],
         max_queries=values["max_queries"],
         max_query_ratio=values["max_query_ratio"],
-        include_default_pairs=boolean("include_default_pairs")(project.get("include_default_pairs", True)),
+        include_default_pairs=boolean("include_default_pairs")(
+            project.get("include_default_pairs", True)
+        ),
     )
 
 

@@ -24,7 +24,9 @@ def is_terminal(stream: TextIO | None = None) -> bool:
 class Progress:
     """Progress over a known number of steps; ``advance(label)`` after each."""
 
-    def __init__(self, bar: object | None, task: object | None, total: int, title: str, every: int) -> None:
+    def __init__(
+        self, bar: object | None, task: object | None, total: int, title: str, every: int
+    ) -> None:
         self._bar = bar
         self._task = task
         self.total = total
@@ -48,7 +50,11 @@ def progress(title: str, total: int) -> Iterator[Progress]:
         from rich.progress import Progress as RichProgress
 
         with RichProgress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=True,
         ) as bar:
             task = bar.add_task(title, total=total)
             yield Progress(bar, task, total, title, 1)
@@ -71,13 +77,31 @@ def summary_table(result: RunResult, stream: TextIO | None = None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True, width=None if is_terminal(stream or sys.stdout) else 140)
+    console = Console(
+        file=stream or sys.stdout,
+        highlight=False,
+        soft_wrap=True,
+        width=None if is_terminal(stream or sys.stdout) else 140,
+    )
     table = Table(title=None, show_lines=False)
-    for column in ("pair", "router", "cases", "status", "legacy ms", "new ms", "ratio", "queries L/N"):
-        table.add_column(column, justify="right" if column.endswith(("ms", "ratio", "cases", "L/N")) else "left")
+    for column in (
+        "pair",
+        "router",
+        "cases",
+        "status",
+        "legacy ms",
+        "new ms",
+        "ratio",
+        "queries L/N",
+    ):
+        table.add_column(
+            column, justify="right" if column.endswith(("ms", "ratio", "cases", "L/N")) else "left"
+        )
     for p in result.pairs:
         failing = sum(1 for c in p.cases if c.status != "equal")
         cases = f"{len(p.cases)}" if not failing else f"{failing}/{len(p.cases)} bad"
+        legacy_ms: float | None
+        new_ms: float | None
         if p.latency is not None:
             legacy_ms, new_ms = p.latency.legacy_p50_ms, p.latency.new_p50_ms
             ratio = f"{p.latency.ratio:.2f}"
@@ -91,7 +115,16 @@ def summary_table(result: RunResult, stream: TextIO | None = None) -> None:
             status += " (baselined)"
         if p.violations:
             status += " +budget"
-        table.add_row(escape(p.name), escape(p.router), cases, f"[{STATUS_STYLE[p.status]}]{status}[/]", _ms(legacy_ms), _ms(new_ms), ratio, queries)
+        table.add_row(
+            escape(p.name),
+            escape(p.router),
+            cases,
+            f"[{STATUS_STYLE[p.status]}]{status}[/]",
+            _ms(legacy_ms),
+            _ms(new_ms),
+            ratio,
+            queries,
+        )
     console.print(table)
     s = result.summary()
     verdict = "[green]PASS[/]" if s["gate"] == "pass" else "[bold red]FAIL[/]"

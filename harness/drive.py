@@ -52,7 +52,14 @@ def run_direct(config: HarnessConfig) -> int:
         note("harness: interrupted; writing the results of what ran")
     except BaseException:
         if opened:  # a run that broke half-way still writes what ran
-            engine.finish(cases, latencies, dialect=dialect, url=url, interrupted=True, extra_run={"driver": "harness run"})
+            engine.finish(
+                cases,
+                latencies,
+                dialect=dialect,
+                url=url,
+                interrupted=True,
+                extra_run={"driver": "harness run"},
+            )
         raise
     result = engine.finish(
         cases,
@@ -63,7 +70,9 @@ def run_direct(config: HarnessConfig) -> int:
         extra_run={"driver": "harness run"},
     )
     summary_table(result)
-    note(f"harness: results {config.report_dir / 'results.json'}, report {config.report_dir / 'index.html'}")
+    note(
+        f"harness: results {config.report_dir / 'results.json'}, report {config.report_dir / 'index.html'}"
+    )
     if interrupted:
         return EXIT_FAIL
     return EXIT_PASS if result.gate_passed else EXIT_FAIL
@@ -71,7 +80,15 @@ def run_direct(config: HarnessConfig) -> int:
 
 def pytest_args(config: HarnessConfig) -> list[str]:
     """The ``pytest`` arguments that run ``config`` through the plugin with pytest-xdist."""
-    args = ["--harness", "--harness-only-pairs", "-p", "no:cacheprovider", "-q", "-n", str(config.workers)]
+    args = [
+        "--harness",
+        "--harness-only-pairs",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-n",
+        str(config.workers),
+    ]
     args += ["--harness-report-dir", str(config.report_dir)]
     if config.db:
         args += ["--harness-db", config.db]

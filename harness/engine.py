@@ -48,7 +48,9 @@ class Engine:
         self.provider = load_provider(config.fixture)
         self.registry = load_pairs(config.pairs, include_default=config.include_default_pairs)
         self.pairs: list[Pair] = self.registry.select(config.only)
-        self.order_seed = config.order_seed if config.order_seed is not None else secrets.randbelow(10**6)
+        self.order_seed = (
+            config.order_seed if config.order_seed is not None else secrets.randbelow(10**6)
+        )
         self.now = fixed_now(config.seed)
         self._dataset: Dataset | None = None
         self._planned: list[PlannedCase] | None = None
@@ -58,7 +60,9 @@ class Engine:
     @property
     def dataset(self) -> Dataset:
         if self._dataset is None:
-            self._dataset = self.provider.generate(seed=self.config.seed, tenants=self.config.tenants, scale=self.config.scale)
+            self._dataset = self.provider.generate(
+                seed=self.config.seed, tenants=self.config.tenants, scale=self.config.scale
+            )
         return self._dataset
 
     def plan(self) -> list[PlannedCase]:
@@ -77,7 +81,9 @@ class Engine:
         with open_target(self.config.db, keep=self.config.keep_db, suffix=worker) as target:
             started = time.perf_counter()
             counts = seed_target(self.provider, target, self.dataset)
-            yield SeededDatabase(target=target, counts=counts, seconds=time.perf_counter() - started)
+            yield SeededDatabase(
+                target=target, counts=counts, seconds=time.perf_counter() - started
+            )
 
     def run_case(self, planned: PlannedCase, target: Target) -> CaseResult:
         """Run and judge one case."""
@@ -116,7 +122,9 @@ class Engine:
                 continue  # deselected (pytest -k, -m): not part of this run
             pair_cases = tuple(by_pair.get(p.name, ()))
             latency = latencies.get(p.name)
-            violations: tuple[Violation, ...] = tuple(budget.check(p, pair_cases, latency, self.config))
+            violations: tuple[Violation, ...] = tuple(
+                budget.check(p, pair_cases, latency, self.config)
+            )
             pair_results.append(
                 PairResult(
                     name=p.name,
@@ -126,7 +134,9 @@ class Engine:
                     latency=latency,
                     violations=violations,
                     options=_options_json(p),
-                    skipped_reason=None if pair_cases else ("interrupted before it ran" if interrupted else "not run (deselected)"),
+                    skipped_reason=None
+                    if pair_cases
+                    else ("interrupted before it ran" if interrupted else "not run (deselected)"),
                 )
             )
         finished = datetime.now(UTC)
@@ -142,13 +152,22 @@ class Engine:
             "settings": self.config.public(),
             **(extra_run or {}),
         }
-        result = RunResult(harness_version=__version__, dialect=dialect, url=url, pairs=tuple(pair_results), run=run)
+        result = RunResult(
+            harness_version=__version__,
+            dialect=dialect,
+            url=url,
+            pairs=tuple(pair_results),
+            run=run,
+        )
         result = self.apply_baseline(result)
         if interrupted:
             ran = len(cases)
             result = replace(
                 result,
-                gate_reasons=(*result.gate_reasons, f"the run was interrupted after {ran} of {len(self.plan())} cases"),
+                gate_reasons=(
+                    *result.gate_reasons,
+                    f"the run was interrupted after {ran} of {len(self.plan())} cases",
+                ),
             )
         if write:
             self.write_reports(result)
@@ -192,7 +211,9 @@ class Engine:
         from harness.targets import mask_url
 
         if display_url is not None:
-            return parse_url(display_url).dialect if "://" in display_url else "sqlite", mask_url(display_url)
+            return parse_url(display_url).dialect if "://" in display_url else "sqlite", mask_url(
+                display_url
+            )
         if not self.config.db:
             return "sqlite", "sqlite:///<temporary file>"
         spec = parse_url(self.config.db)

@@ -72,15 +72,21 @@ def load_provider(spec: str = DEFAULT_PROVIDER) -> FixtureProvider:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigError(f"fixture {spec!r}: cannot import {module_name} ({exc}); fix [tool.harness] fixture") from exc
+        raise ConfigError(
+            f"fixture {spec!r}: cannot import {module_name} ({exc}); fix [tool.harness] fixture"
+        ) from exc
     try:
         provider = getattr(module, attr)
     except AttributeError as exc:
         raise ConfigError(f"fixture {spec!r}: {module_name} has no attribute {attr!r}") from exc
-    missing = [m for m in ("generate", "create_schema", "load") if not callable(getattr(provider, m, None))]
+    missing = [
+        m for m in ("generate", "create_schema", "load") if not callable(getattr(provider, m, None))
+    ]
     if missing:
-        raise ConfigError(f"fixture {spec!r}: the provider lacks {', '.join(missing)}; see harness.fixture.FixtureProvider")
-    return provider  # type: ignore[no-any-return]
+        raise ConfigError(
+            f"fixture {spec!r}: the provider lacks {', '.join(missing)}; see harness.fixture.FixtureProvider"
+        )
+    return provider  # type: ignore[no-any-return,unused-ignore]
 
 
 def seed_target(provider: FixtureProvider, target: Target, dataset: Dataset) -> dict[str, int]:

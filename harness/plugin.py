@@ -9,8 +9,8 @@ pytest-xdist only the controller assembles results.json and the HTML report.
 from __future__ import annotations
 
 import types
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,16 +34,32 @@ LATENCY_IDS = ("latency:legacy", "latency:new")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "query-equivalence harness")
-    group.addoption("--harness", action="store_true", default=None, help="run the registered pairs as tests")
-    parser.addini("harness", type="bool", default=False, help="run the registered pairs as tests (as --harness)")
+    group.addoption(
+        "--harness", action="store_true", default=None, help="run the registered pairs as tests"
+    )
+    parser.addini(
+        "harness",
+        type="bool",
+        default=False,
+        help="run the registered pairs as tests (as --harness)",
+    )
     for setting in SETTINGS:
         if setting.name == "workers":
             continue  # under pytest, that is pytest-xdist's -n
         if setting.switch:
-            group.addoption(setting.pytest_flag, action="store_const", const=True, default=None, help=setting.help)
+            group.addoption(
+                setting.pytest_flag,
+                action="store_const",
+                const=True,
+                default=None,
+                help=setting.help,
+            )
             if setting.negative:
                 group.addoption(
-                    "--harness-" + setting.negative[2:], dest="harness_" + setting.name, action="store_const", const=False
+                    "--harness-" + setting.negative[2:],
+                    dest="harness_" + setting.name,
+                    action="store_const",
+                    const=False,
                 )
         else:
             group.addoption(
@@ -54,8 +70,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 dest="harness_" + setting.name,
                 help=setting.help,
             )
-        parser.addini(setting.ini_key, type="linelist" if setting.multiple else "string", default=None, help=setting.help)
-    group.addoption("--harness-only-pairs", action="store_true", default=False, help="collect the harness items only")
+        parser.addini(
+            setting.ini_key,
+            type="linelist" if setting.multiple else "string",
+            default=None,
+            help=setting.help,
+        )
+    group.addoption(
+        "--harness-only-pairs",
+        action="store_true",
+        default=False,
+        help="collect the harness items only",
+    )
 
 
 def _enabled(config: pytest.Config) -> bool:
@@ -67,7 +93,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "harness_writes: a harness item of a writing pair")
     if not _enabled(config):
         return
-    cli = {s.name: config.getoption("harness_" + s.name, default=None) for s in SETTINGS if s.name != "workers"}
+    cli = {
+        s.name: config.getoption("harness_" + s.name, default=None)
+        for s in SETTINGS
+        if s.name != "workers"
+    }
     ini = {s.name: _ini(config, s.ini_key) for s in SETTINGS if s.name != "workers"}
     from harness.engine import Engine
 
@@ -165,7 +195,9 @@ class HarnessSession:
         return not hasattr(self.config, "workerinput")
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_pycollect_makemodule(self, module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    def pytest_pycollect_makemodule(
+        self, module_path: Path, parent: pytest.Collector
+    ) -> pytest.Module | None:
         pairs = self.files.get(module_path.resolve())
         if pairs is None:
             return None
@@ -194,7 +226,10 @@ class HarnessSession:
         ):
             return False
         # pytest-benchmark switches itself off under xdist; the interleaved core is used then.
-        return not (self.config.getoption("numprocesses", default=None) or hasattr(self.config, "workerinput"))
+        return not (
+            self.config.getoption("numprocesses", default=None)
+            or hasattr(self.config, "workerinput")
+        )
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
@@ -204,7 +239,9 @@ class HarnessSession:
                 if pair.options.writes:
                     item.add_marker(pytest.mark.harness_writes)
 
-    def run_item(self, planned: PlannedCase, db: SeededDatabase, request: pytest.FixtureRequest) -> None:
+    def run_item(
+        self, planned: PlannedCase, db: SeededDatabase, request: pytest.FixtureRequest
+    ) -> None:
         result = self.engine.run_case(planned, db.target)
         accepted = self.engine.accepted_reason(result)
         if accepted is not None:
@@ -212,12 +249,18 @@ class HarnessSession:
         request.node.stash[CASE_KEY] = result
         if result.status == "equal" or result.accepted is not None:
             return
-        message = str(result.error) if result.error else (result.diff.summary if result.diff else result.status)
+        message = (
+            str(result.error)
+            if result.error
+            else (result.diff.summary if result.diff else result.status)
+        )
         if not planned.pair.options.gate:
             pytest.xfail(f"not gated: {message}")
         pytest.fail(f"{planned.id}: {message}", pytrace=False)
 
-    def run_latency(self, pair: Pair, which: str, db: SeededDatabase, request: pytest.FixtureRequest) -> None:
+    def run_latency(
+        self, pair: Pair, which: str, db: SeededDatabase, request: pytest.FixtureRequest
+    ) -> None:
         if which == "latency":
             latency = self.engine.measure(pair, db.target)
             if latency is not None:
@@ -235,9 +278,16 @@ class HarnessSession:
             for pc in cases:
                 time_side(pc, side, db.target, self.engine.now)
 
-        benchmark.pedantic(all_cases, rounds=max(5, int(self.engine.config.bench_time * 20)), warmup_rounds=1)
+        benchmark.pedantic(
+            all_cases, rounds=max(5, int(self.engine.config.bench_time * 20)), warmup_rounds=1
+        )
         data = list(benchmark.stats.stats.data) if benchmark.stats else []
-        request.node.stash[LATENCY_KEY] = {"pair": pair.name, "side": side, "samples": data, "calls": len(cases)}
+        request.node.stash[LATENCY_KEY] = {
+            "pair": pair.name,
+            "side": side,
+            "samples": data,
+            "calls": len(cases),
+        }
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -273,12 +323,18 @@ class HarnessSession:
             from harness.bench import latency_from_samples
 
             self.latencies[data["pair"]] = latency_from_samples(
-                samples["legacy"], samples["new"], paired=False, method="pytest-benchmark", calls=data["calls"]
+                samples["legacy"],
+                samples["new"],
+                paired=False,
+                method="pytest-benchmark",
+                calls=data["calls"],
             )
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.selected = {
-            pair.name for item in session.items if (pair := getattr(getattr(item, "function", None), "_harness_pair", None))
+            pair.name
+            for item in session.items
+            if (pair := getattr(getattr(item, "function", None), "_harness_pair", None))
         }
 
     @pytest.hookimpl(optionalhook=True)
@@ -321,5 +377,9 @@ class HarnessSession:
         for line in buffer.getvalue().splitlines():
             terminalreporter.line(line)
         report_dir = self.engine.config.report_dir
-        terminalreporter.line(f"results: {report_dir / 'results.json'}; report: {report_dir / 'index.html'}")
-        terminalreporter.line(f"side order seed: {self.engine.order_seed} (replay with --harness-order-seed {self.engine.order_seed})")
+        terminalreporter.line(
+            f"results: {report_dir / 'results.json'}; report: {report_dir / 'index.html'}"
+        )
+        terminalreporter.line(
+            f"side order seed: {self.engine.order_seed} (replay with --harness-order-seed {self.engine.order_seed})"
+        )

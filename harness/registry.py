@@ -167,7 +167,9 @@ class Pair:
 
     def _side(self, side: str, func: SideFunc) -> SideFunc:
         if side in self.sides:
-            raise RegistrationError.for_pair(self.name, _where(func), f"the {side} side is registered twice")
+            raise RegistrationError.for_pair(
+                self.name, _where(func), f"the {side} side is registered twice"
+            )
         self.sides[side] = func
         return func
 
@@ -176,7 +178,9 @@ class Pair:
         for side in SIDES:
             if side not in self.sides:
                 raise RegistrationError.for_pair(
-                    self.name, self.where, f"no {side} side; decorate a function with @<pair>.{side}"
+                    self.name,
+                    self.where,
+                    f"no {side} side; decorate a function with @<pair>.{side}",
                 )
 
     def make_cases(self, fx: FixtureView) -> list[tuple[str, Case]]:
@@ -189,7 +193,9 @@ class Pair:
                 cases = list(produced) if produced is not None else []
             except Exception as exc:
                 raise RegistrationError.for_pair(
-                    self.name, _where(self.cases_func), f"its cases function raised {type(exc).__name__}: {exc}"
+                    self.name,
+                    _where(self.cases_func),
+                    f"its cases function raised {type(exc).__name__}: {exc}",
                 ) from exc
             if not cases:
                 cases = [Case()]
@@ -198,7 +204,9 @@ class Pair:
         for index, case in enumerate(cases):
             if not isinstance(case, Case):
                 raise RegistrationError.for_pair(
-                    self.name, _where(self.cases_func), f"its cases function yielded {case!r}, not a Case"
+                    self.name,
+                    _where(self.cases_func),
+                    f"its cases function yielded {case!r}, not a Case",
                 )
             self._check_params(case)
             label = case.display_label(index)
@@ -217,14 +225,17 @@ class Pair:
             raise RegistrationError.for_pair(
                 self.name,
                 _where(self.cases_func),
-                f"case params {case.params!r} are not JSON-serializable ({exc}); use str, int, float, bool, None, lists and dicts",
+                f"case params {case.params!r} are not JSON-serializable ({exc}); "
+                "use str, int, float, bool, None, lists and dicts",
             ) from exc
         for side, func in self.sides.items():
             try:
                 inspect.signature(func).bind(None, **case.params)
             except TypeError as exc:
                 raise RegistrationError.for_pair(
-                    self.name, _where(func), f"the {side} side cannot take the case params {sorted(case.params)}: {exc}"
+                    self.name,
+                    _where(func),
+                    f"the {side} side cannot take the case params {sorted(case.params)}: {exc}",
                 ) from exc
 
 
@@ -264,7 +275,9 @@ class Registry:
         if not patterns:
             return list(self)
         chosen = [p for p in self if any(fnmatch.fnmatchcase(p.name, pat) for pat in patterns)]
-        unmatched = [pat for pat in patterns if not any(fnmatch.fnmatchcase(p.name, pat) for p in self)]
+        unmatched = [
+            pat for pat in patterns if not any(fnmatch.fnmatchcase(p.name, pat) for p in self)
+        ]
         if unmatched:
             names = ", ".join(sorted(self._pairs)[:8])
             raise RegistrationError(
@@ -311,10 +324,14 @@ def pair(
         raise RegistrationError.for_pair(str(name), where, "a pair needs a non-empty string name")
     if not tenant_scoped and not cross_tenant_reason:
         raise RegistrationError.for_pair(
-            name, where, "tenant_scoped=False needs cross_tenant_reason='why it spans organizations'"
+            name,
+            where,
+            "tenant_scoped=False needs cross_tenant_reason='why it spans organizations'",
         )
     if writes and not watch:
-        raise RegistrationError.for_pair(name, where, "writes=True needs watch=[table names to compare]")
+        raise RegistrationError.for_pair(
+            name, where, "writes=True needs watch=[table names to compare]"
+        )
     ignore_map = dict(ignore) if isinstance(ignore, Mapping) else {path: "" for path in ignore}
     options = PairOptions(
         router=router or name.split(".", 1)[0],
@@ -383,7 +400,9 @@ def _package_modules(package: str) -> list[str]:
     names = [package]
     if hasattr(pkg, "__path__"):
         names.extend(
-            info.name for info in pkgutil.iter_modules(pkg.__path__, prefix=f"{package}.") if not info.name.rsplit(".", 1)[-1].startswith("_")
+            info.name
+            for info in pkgutil.iter_modules(pkg.__path__, prefix=f"{package}.")
+            if not info.name.rsplit(".", 1)[-1].startswith("_")
         )
     return names
 
@@ -392,15 +411,25 @@ def _resolve_source(source: str) -> list[str]:
     path = Path(source)
     if source.endswith(".py") or path.is_dir() or path.exists():
         if not path.exists():
-            raise RegistrationError(f"--pairs {source}: no such file; give a .py path or a dotted module name")
-        files = sorted(p for p in path.glob("*.py") if not p.name.startswith("_")) if path.is_dir() else [path]
+            raise RegistrationError(
+                f"--pairs {source}: no such file; give a .py path or a dotted module name"
+            )
+        files = (
+            sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
+            if path.is_dir()
+            else [path]
+        )
         return [_import_file(f) for f in files]
     try:
         spec = importlib.util.find_spec(source)
     except (ImportError, ValueError) as exc:
-        raise RegistrationError(f"--pairs {source}: cannot import it ({exc}); check the module name") from exc
+        raise RegistrationError(
+            f"--pairs {source}: cannot import it ({exc}); check the module name"
+        ) from exc
     if spec is None:
-        raise RegistrationError(f"--pairs {source}: no module of that name; give a dotted module name or a .py path")
+        raise RegistrationError(
+            f"--pairs {source}: no module of that name; give a dotted module name or a .py path"
+        )
     if spec.submodule_search_locations:
         return _package_modules(source)
     return [source]
@@ -423,7 +452,9 @@ def _import_file(path: Path) -> str:
         raise
     except Exception as exc:
         del sys.modules[module_name]
-        raise RegistrationError(f"pair module {path} failed to import: {type(exc).__name__}: {exc}") from exc
+        raise RegistrationError(
+            f"pair module {path} failed to import: {type(exc).__name__}: {exc}"
+        ) from exc
     return module_name
 
 

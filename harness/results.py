@@ -367,10 +367,14 @@ def read_results(path: Path) -> RunResult:
     except FileNotFoundError as exc:
         raise HarnessError(f"{path}: no such results file; run `harness run` first") from exc
     except (ValueError, KeyError, TypeError) as exc:
-        raise HarnessError(f"{path}: not a harness results file ({type(exc).__name__}: {exc})") from exc
+        raise HarnessError(
+            f"{path}: not a harness results file ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
-def pair_results(cases: Sequence[CaseResult], pairs_meta: Sequence[Mapping[str, Any]]) -> list[PairResult]:
+def pair_results(
+    cases: Sequence[CaseResult], pairs_meta: Sequence[Mapping[str, Any]]
+) -> list[PairResult]:
     """Group case results under their pairs, in the order of ``pairs_meta`` (name, router, gate)."""
     by_pair: dict[str, list[CaseResult]] = {}
     for c in cases:

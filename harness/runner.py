@@ -81,7 +81,9 @@ def new_transaction(target: Target) -> Iterator[tuple[Any, Any]]:
         trans = conn.begin()
         # expire_on_commit=False: an object the side returns after commit() keeps the values it
         # was written with, as the caller would read them, instead of normalizing as unloaded.
-        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        session = Session(
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
         session.connection()  # send the Session's SAVEPOINT now, before a side is observed
         try:
             yield conn, session
@@ -92,7 +94,9 @@ def new_transaction(target: Target) -> Iterator[tuple[Any, Any]]:
 
 def _context(planned: PlannedCase, side: str, now: datetime) -> Context:
     case = planned.case
-    return Context(tenant_id=case.tenant_id, user_id=case.user_id, now=now, side=side, params=case.params)
+    return Context(
+        tenant_id=case.tenant_id, user_id=case.user_id, now=now, side=side, params=case.params
+    )
 
 
 def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> Observation:
@@ -124,15 +128,21 @@ def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> O
                 after = row_changes.snapshot(target, run_sql, watch)
                 changes = row_changes.diff_snapshots(before or {}, after)
     except NormalizationError as exc:
-        return Observation(side, error=_side_error(side, exc, None), ms=elapsed, statements=statements)
+        return Observation(
+            side, error=_side_error(side, exc, None), ms=elapsed, statements=statements
+        )
     except Exception as exc:
-        return Observation(side, error=_side_error(side, exc, log.last_sql), ms=elapsed, statements=statements)
+        return Observation(
+            side, error=_side_error(side, exc, log.last_sql), ms=elapsed, statements=statements
+        )
     return Observation(
         side,
         value=canonical,
         ms=elapsed,
         statements=statements,
-        changes={"changes": changes, "window": [wall_start.isoformat(), wall_end.isoformat()]} if watch else None,
+        changes={"changes": changes, "window": [wall_start.isoformat(), wall_end.isoformat()]}
+        if watch
+        else None,
     )
 
 
@@ -181,7 +191,9 @@ def _side_error(side: str, exc: BaseException, sql: str | None) -> SideError:
     )
 
 
-def judge(planned: PlannedCase, legacy: Observation, new: Observation, order: tuple[str, str]) -> CaseResult:
+def judge(
+    planned: PlannedCase, legacy: Observation, new: Observation, order: tuple[str, str]
+) -> CaseResult:
     """Compare two observations of a case into its :class:`CaseResult`."""
     pair = planned.pair
     case = planned.case
@@ -195,7 +207,9 @@ def judge(planned: PlannedCase, legacy: Observation, new: Observation, order: tu
     legacy_changes = new_changes = None
     if not error:
         if pair.options.writes:
-            legacy_value, new_value, legacy_changes, new_changes = row_changes.match_fresh_values(legacy, new)
+            legacy_value, new_value, legacy_changes, new_changes = row_changes.match_fresh_values(
+                legacy, new
+            )
         comparison = compare(
             legacy_value,
             new_value,
@@ -206,25 +220,45 @@ def judge(planned: PlannedCase, legacy: Observation, new: Observation, order: tu
         if pair.options.writes:
             comparison = row_changes.merge(
                 comparison,
-                compare(legacy_changes, new_changes, ordered=True, ignore=(), float_tolerance=pair.options.float_tolerance),
+                compare(
+                    legacy_changes,
+                    new_changes,
+                    ordered=True,
+                    ignore=(),
+                    float_tolerance=pair.options.float_tolerance,
+                ),
             )
         if case.tenant_id is not None and pair.options.tenant_scoped:
-            leaks = find_leaks(case.tenant_id, legacy=(legacy_value, legacy_changes), new=(new_value, new_changes))
+            leaks = find_leaks(
+                case.tenant_id, legacy=(legacy_value, legacy_changes), new=(new_value, new_changes)
+            )
         if not comparison.equal:
             status, diff = "mismatch", comparison.diff
         if leaks:
             status = "mismatch"
-            leak_line = f"tenant leak: {leaks[0]}" + (f" (+{len(leaks) - 1} more)" if len(leaks) > 1 else "")
-            diff = Diff(summary=leak_line) if diff is None else Diff(
-                summary=f"{leak_line}; {diff.summary}",
-                changes=diff.changes,
-                only_legacy=diff.only_legacy,
-                only_new=diff.only_new,
-                reordered=diff.reordered,
-                truncated=diff.truncated,
+            leak_line = f"tenant leak: {leaks[0]}" + (
+                f" (+{len(leaks) - 1} more)" if len(leaks) > 1 else ""
             )
-    legacy_summary = SideSummary.of(Observation("legacy", legacy_value, legacy.error, legacy.ms, legacy.statements, legacy_changes))
-    new_summary = SideSummary.of(Observation("new", new_value, new.error, new.ms, new.statements, new_changes))
+            diff = (
+                Diff(summary=leak_line)
+                if diff is None
+                else Diff(
+                    summary=f"{leak_line}; {diff.summary}",
+                    changes=diff.changes,
+                    only_legacy=diff.only_legacy,
+                    only_new=diff.only_new,
+                    reordered=diff.reordered,
+                    truncated=diff.truncated,
+                )
+            )
+    legacy_summary = SideSummary.of(
+        Observation(
+            "legacy", legacy_value, legacy.error, legacy.ms, legacy.statements, legacy_changes
+        )
+    )
+    new_summary = SideSummary.of(
+        Observation("new", new_value, new.error, new.ms, new.statements, new_changes)
+    )
     return CaseResult(
         pair=pair.name,
         label=planned.label,
@@ -241,7 +275,9 @@ def judge(planned: PlannedCase, legacy: Observation, new: Observation, order: tu
     )
 
 
-def run_case(planned: PlannedCase, target: Target, *, order_seed: int, now: datetime | None = None) -> CaseResult:
+def run_case(
+    planned: PlannedCase, target: Target, *, order_seed: int, now: datetime | None = None
+) -> CaseResult:
     """Run both sides of a case in their shuffled order and judge them."""
     now = now or fixed_now(0)
     order = side_order(order_seed, planned)

@@ -243,7 +243,9 @@ def _create_engine(url: DatabaseURL) -> Engine:
     return engine
 
 
-def _create_peewee(url: DatabaseURL, log: StatementLog, *, mariadb: bool = False) -> peewee.Database:
+def _create_peewee(
+    url: DatabaseURL, log: StatementLog, *, mariadb: bool = False
+) -> peewee.Database:
     import peewee
 
     _require_driver(url.dialect)
@@ -281,7 +283,9 @@ def open_target(
     if spec is None:
         with tempfile.TemporaryDirectory(prefix="harness-") as tmp:
             path = Path(tmp) / f"fixture{'-' + suffix if suffix else ''}.sqlite3"
-            target = Target(DatabaseURL(dialect="sqlite", raw=f"sqlite:///{path}", path=path), scratch=True)
+            target = Target(
+                DatabaseURL(dialect="sqlite", raw=f"sqlite:///{path}", path=path), scratch=True
+            )
             try:
                 yield target
             finally:
@@ -310,7 +314,9 @@ def _sqlite_target(spec: DatabaseURL, suffix: str | None) -> Iterator[Target]:
             )
         path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
-    target = Target(DatabaseURL(dialect="sqlite", raw=f"sqlite:///{path}", path=path), scratch=False)
+    target = Target(
+        DatabaseURL(dialect="sqlite", raw=f"sqlite:///{path}", path=path), scratch=False
+    )
     try:
         yield target
     finally:
@@ -407,7 +413,7 @@ def _container_server(*, keep: bool) -> Iterator[DatabaseURL]:
         try:
             from testcontainers.community.postgres import PostgresContainer
         except ImportError:  # testcontainers before the community namespace
-            from testcontainers.postgres import PostgresContainer  # type: ignore[no-redef]
+            from testcontainers.postgres import PostgresContainer  # type: ignore[no-redef,unused-ignore]
     except ImportError as exc:
         raise DatabaseError(
             "container:postgres needs testcontainers; install it with: "
@@ -415,11 +421,15 @@ def _container_server(*, keep: bool) -> Iterator[DatabaseURL]:
         ) from exc
     problem = docker_unavailable_reason()
     if problem:
-        raise DatabaseError(f"container:postgres needs a Docker engine, and {problem}; use --db postgresql://… instead")
+        raise DatabaseError(
+            f"container:postgres needs a Docker engine, and {problem}; use --db postgresql://… instead"
+        )
     container = PostgresContainer("postgres:15-alpine", driver="psycopg")
     container.start()
     try:
-        yield parse_url(container.get_connection_url().replace("postgresql+psycopg://", "postgresql://"))
+        yield parse_url(
+            container.get_connection_url().replace("postgresql+psycopg://", "postgresql://")
+        )
     finally:
         if not keep:
             container.stop()

@@ -15,7 +15,9 @@ from functools import cache
 import pytest
 
 SERVER_URLS = {
-    "postgresql": os.environ.get("HARNESS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    "postgresql": os.environ.get(
+        "HARNESS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    ),
     "mysql": os.environ.get("HARNESS_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
 }
 ALL_DATABASES = ("sqlite", "postgresql", "mysql")

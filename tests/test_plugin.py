@@ -10,9 +10,6 @@ import pytest
 
 # Imported here, before any in-process pytester session: pytester restores sys.modules after
 # each session, and SQLAlchemy half-imported again in a later one breaks.
-import fixtures.legacy
-import fixtures.models
-import fixtures.provider
 import harness.engine
 import harness.pairs._common  # noqa: F401
 from harness.config import HarnessConfig
@@ -28,13 +25,19 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarni
 def harness_args(tmp: Path, *extra: str) -> list[str]:
     return [
         "--harness",
-        "-p", "no:cacheprovider",
-        "--harness-pairs", PLANTED,
-        "--harness-pairs", GOOD,
-        "--harness-report-dir", str(tmp / "reports"),
+        "-p",
+        "no:cacheprovider",
+        "--harness-pairs",
+        PLANTED,
+        "--harness-pairs",
+        GOOD,
+        "--harness-report-dir",
+        str(tmp / "reports"),
         "--harness-no-bench",
-        "--harness-order-seed", "5",
-        "--harness-baseline", str(tmp / "no-baseline.json"),
+        "--harness-order-seed",
+        "5",
+        "--harness-baseline",
+        str(tmp / "no-baseline.json"),
         *extra,
     ]
 
@@ -55,7 +58,9 @@ def test_inert_without_harness(project: pytest.Pytester) -> None:
 
 def test_items_are_pair_and_case(project: pytest.Pytester) -> None:
     result = project.runpytest(*harness_args(project.path, "--collect-only", "-q", "-k", "good"))
-    result.stdout.fnmatch_lines(["*good.py::good.issueCount[[]*[]]", "*good.py::good.comment[[]*[]]"])
+    result.stdout.fnmatch_lines(
+        ["*good.py::good.issueCount[[]*[]]", "*good.py::good.comment[[]*[]]"]
+    )
     assert "planted" not in result.stdout.str()
 
 
@@ -82,14 +87,18 @@ def test_planted_bugs_fail_with_the_diff(project: pytest.Pytester) -> None:
 def test_exitfirst_and_markers(project: pytest.Pytester) -> None:
     result = project.runpytest(*harness_args(project.path, "-x", "-k", "planted.titles"))
     result.assert_outcomes(failed=1)
-    writes = project.runpytest(*harness_args(project.path, "-m", "harness_writes", "--collect-only", "-q"))
+    writes = project.runpytest(
+        *harness_args(project.path, "-m", "harness_writes", "--collect-only", "-q")
+    )
     writes.stdout.fnmatch_lines(["*good.comment[[]*[]]", "*planted.assign[[]assign[]]"])
     assert "issueCount" not in writes.stdout.str()
 
 
 def test_junitxml(project: pytest.Pytester) -> None:
     junit = project.path / "junit.xml"
-    project.runpytest(*harness_args(project.path, "-k", "titles or issueCount", f"--junitxml={junit}"))
+    project.runpytest(
+        *harness_args(project.path, "-k", "titles or issueCount", f"--junitxml={junit}")
+    )
     text = junit.read_text()
     assert 'name="planted.titles[' in text and "<failure" in text
     assert 'name="good.issueCount[' in text
@@ -107,7 +116,14 @@ def test_ini_switches_it_on(project: pytest.Pytester) -> None:
         "[tool.pytest.ini_options]\nharness = true\n"
         f"harness_pairs = [{GOOD!r}]\nharness_bench = 'false'\n"
     )
-    result = project.runpytest("-p", "no:cacheprovider", "--harness-report-dir", str(project.path / "r"), "-k", "issueCount")
+    result = project.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "--harness-report-dir",
+        str(project.path / "r"),
+        "-k",
+        "issueCount",
+    )
     result.assert_outcomes(passed=3)
 
 
@@ -128,7 +144,9 @@ def _stable(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_harness_run_and_pytest_harness_agree(project: pytest.Pytester, tmp_path: Path) -> None:
-    outcome = project.runpytest(*harness_args(project.path, "-k", "good or titles or broken or leaky"))
+    outcome = project.runpytest(
+        *harness_args(project.path, "-k", "good or titles or broken or leaky")
+    )
     assert outcome.ret == 1
     from_pytest = json.loads((project.path / "reports" / "results.json").read_text())
 

@@ -235,9 +235,30 @@ def test_pair_link_opens_its_section(watched: tuple[Page, Watch], report_url: st
     assert page.locator("section.pair > details[open]").count() == 0
 
 
-def test_screenshot(watched: tuple[Page, Watch], report_url: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def real_report_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The report of a real run: planted bugs and good pairs on a real SQLite fixture."""
+    from harness.config import HarnessConfig
+    from harness.drive import run_direct
+
+    modules = Path(__file__).parent / "pair_modules"
+    out = tmp_path_factory.mktemp("real-report")
+    config = HarnessConfig(
+        pairs=(str(modules / "planted.py"), str(modules / "good.py")),
+        only=("planted.*", "good.*"),
+        report_dir=out,
+        bench_time=0.05,
+        baseline=None,
+        order_seed=1,
+        include_default_pairs=False,
+    )
+    assert run_direct(config) == 1
+    return (out / "index.html").resolve().as_uri()
+
+
+def test_screenshot(watched: tuple[Page, Watch], real_report_url: str, tmp_path: Path) -> None:
     page, watch = watched
-    page.goto(report_url)
+    page.goto(real_report_url)
     shot = tmp_path / "report.png"
     page.screenshot(
         path=str(shot), full_page=True, clip={"x": 0, "y": 0, "width": 1400, "height": 1500}

@@ -43,7 +43,14 @@ def pair_of(results: dict[str, Any], name: str) -> dict[str, Any]:
 def test_good_pairs_pass_the_gate(tmp_path: Path, db_url: str | None) -> None:
     status, results = run(tmp_path, db_url, "good.*")
     assert status == 0
-    assert results["summary"] == {"pairs": 2, "equal": 2, "mismatch": 0, "error": 0, "skipped": 0, "gate": "pass"}
+    assert results["summary"] == {
+        "pairs": 2,
+        "equal": 2,
+        "mismatch": 0,
+        "error": 0,
+        "skipped": 0,
+        "gate": "pass",
+    }
     # The writing pair's sides each generated a fresh id and wall-clock timestamps: matched up.
     comment = pair_of(results, "good.comment")["cases"][0]
     assert comment["legacy"]["result"]["id"] == comment["new"]["result"]["id"] == "<new Comment 1>"
@@ -109,16 +116,30 @@ def test_reads_are_rolled_back_between_cases(tmp_path: Path) -> None:
         "    for n in range(4):\n"
         "        yield Case(params={'n': n + 1})\n"
     )
-    config = HarnessConfig(pairs=(str(source),), report_dir=tmp_path / "r", bench=False, baseline=None,
-                           include_default_pairs=False, order_seed=3)
+    config = HarnessConfig(
+        pairs=(str(source),),
+        report_dir=tmp_path / "r",
+        bench=False,
+        baseline=None,
+        include_default_pairs=False,
+        order_seed=3,
+    )
     assert run_direct(config) == 0  # the new side always still sees notifications
 
 
 def test_side_order_is_shuffled_and_replayable(tmp_path: Path) -> None:
     orders = []
     for attempt in ("a", "b"):
-        config = HarnessConfig(pairs=(GOOD,), only=("good.issueCount",), report_dir=tmp_path / attempt,
-                               bench=False, baseline=None, include_default_pairs=False, order_seed=11, tenants=8)
+        config = HarnessConfig(
+            pairs=(GOOD,),
+            only=("good.issueCount",),
+            report_dir=tmp_path / attempt,
+            bench=False,
+            baseline=None,
+            include_default_pairs=False,
+            order_seed=11,
+            tenants=8,
+        )
         run_direct(config)
         results = json.loads((tmp_path / attempt / "results.json").read_text())
         orders.append([tuple(c["order"]) for c in results["pairs"][0]["cases"]])
@@ -143,8 +164,14 @@ def test_interrupted_run_still_writes_what_ran(tmp_path: Path) -> None:
         "def _(fx):\n"
         "    return [Case(params={'n': n}) for n in range(1, 6)]\n"
     )
-    config = HarnessConfig(pairs=(str(source),), report_dir=tmp_path / "r", bench=False, baseline=None,
-                           include_default_pairs=False, order_seed=1)
+    config = HarnessConfig(
+        pairs=(str(source),),
+        report_dir=tmp_path / "r",
+        bench=False,
+        baseline=None,
+        include_default_pairs=False,
+        order_seed=1,
+    )
     assert run_direct(config) == 1
     results = json.loads((tmp_path / "r" / "results.json").read_text())
     assert results["run"]["interrupted"] is True
@@ -154,7 +181,13 @@ def test_interrupted_run_still_writes_what_ran(tmp_path: Path) -> None:
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize(
@@ -191,8 +224,17 @@ def test_existing_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
 
     with sqlite3.connect(precious) as conn:
         conn.execute("CREATE TABLE keep (x)")
-    done = cli("run", "--db", f"sqlite:///{precious}", "--only", "organization.get", "--no-bench",
-               "--report-dir", str(tmp_path / "r"), cwd=tmp_path)
+    done = cli(
+        "run",
+        "--db",
+        f"sqlite:///{precious}",
+        "--only",
+        "organization.get",
+        "--no-bench",
+        "--report-dir",
+        str(tmp_path / "r"),
+        cwd=tmp_path,
+    )
     assert done.returncode == 2 and "not a harness fixture" in done.stderr
     with sqlite3.connect(precious) as conn:
         assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("keep",)]
@@ -206,5 +248,7 @@ def test_list_and_seed_commands(tmp_path: Path) -> None:
     seeded = cli("seed", "--db", f"sqlite:///{target}", cwd=tmp_path)
     assert seeded.returncode == 0
     assert "Organization" in seeded.stdout and f"sqlite:///{target}" in seeded.stdout
-    again = cli("seed", "--db", f"sqlite:///{target}", "--seed", "3", cwd=tmp_path)  # a fixture file: replaced
+    again = cli(
+        "seed", "--db", f"sqlite:///{target}", "--seed", "3", cwd=tmp_path
+    )  # a fixture file: replaced
     assert again.returncode == 0

@@ -6,10 +6,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
+from conftest import SERVER_URLS, url_for
 from harness.errors import DatabaseError
 from harness.targets import docker_unavailable_reason, mask_url, open_target, parse_url
-
-from conftest import SERVER_URLS, url_for
 
 
 @pytest.mark.parametrize(
@@ -70,7 +69,9 @@ def test_keep_db_keeps_it(server: str) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
     engine.dispose()
-    admin = create_engine(parse_url(db_url).sqlalchemy_url(), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        parse_url(db_url).sqlalchemy_url(), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         quote = '"' if kept.dialect == "postgresql" else "`"
         conn.execute(text(f"DROP DATABASE {quote}{kept.database}{quote}"))
@@ -80,9 +81,8 @@ def test_keep_db_keeps_it(server: str) -> None:
 def test_wrong_credentials_are_one_line() -> None:
     url_for("postgresql")
     bad = SERVER_URLS["postgresql"].replace("postgres@", "nobody_xyz:hunter2@")
-    with pytest.raises(DatabaseError) as info:
-        with open_target(bad):
-            pass
+    with pytest.raises(DatabaseError) as info, open_target(bad):
+        pass
     message = str(info.value)
     assert "\n" not in message and "hunter2" not in message and "cannot connect" in message
 
@@ -91,11 +91,12 @@ def test_container_postgres_needs_docker() -> None:
     problem = docker_unavailable_reason()
     if problem is None:
         # A Docker engine answers: the real path runs, on a real container.
-        with open_target("container:postgres") as target:
-            with target.engine.connect() as conn:
-                assert conn.execute(text("SELECT 1")).scalar() == 1
+        with open_target("container:postgres") as target, target.engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
         return
-    with pytest.raises(DatabaseError, match="container:postgres needs a Docker engine"):
-        with open_target("container:postgres"):
-            pass
+    with (
+        pytest.raises(DatabaseError, match="container:postgres needs a Docker engine"),
+        open_target("container:postgres"),
+    ):
+        pass
     pytest.skip(f"no Docker engine here ({problem}); the error path was checked instead")

@@ -24,7 +24,9 @@ def _(ctx: Any) -> Any:
 
 @counts.new
 def _(ctx: Any) -> Any:
-    return ctx.session.scalar(select(func.count()).select_from(nm.Issue).where(nm.Issue.organizationId == ctx.tenant_id))
+    return ctx.session.scalar(
+        select(func.count()).select_from(nm.Issue).where(nm.Issue.organizationId == ctx.tenant_id)
+    )
 
 
 @counts.cases
@@ -55,4 +57,8 @@ def _(fx: Any) -> Any:
     org = fx.tenants[0]
     issue = next(i for i in fx.rows("Issue") if i["organizationId"] == org)
     member = next(m for m in fx.rows("Membership") if m["organizationId"] == org)
-    yield Case(tenant_id=org, user_id=member["userId"], params={"issue_id": issue["id"], "content": "Flipper <b>sticks</b> & é"})
+    yield Case(
+        tenant_id=org,
+        user_id=member["userId"],
+        params={"issue_id": issue["id"], "content": "Flipper <b>sticks</b> & é"},
+    )

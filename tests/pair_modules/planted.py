@@ -26,14 +26,20 @@ titles = pair("planted.titles", router="planted", ordered=True)
 
 @legacy_side(titles)
 def _(ctx: Any) -> Any:
-    query = lm.Issue.select(lm.Issue.id, lm.Issue.title).where(lm.Issue.organization == ctx.tenant_id).order_by(lm.Issue.id)
+    query = (
+        lm.Issue.select(lm.Issue.id, lm.Issue.title)
+        .where(lm.Issue.organization == ctx.tenant_id)
+        .order_by(lm.Issue.id)
+    )
     return [{"id": i.id, "title": i.title} for i in query]
 
 
 @titles.new
 def _(ctx: Any) -> Any:
     rows = ctx.session.execute(
-        select(nm.Issue.id, nm.Issue.title).where(nm.Issue.organizationId == ctx.tenant_id).order_by(nm.Issue.id)
+        select(nm.Issue.id, nm.Issue.title)
+        .where(nm.Issue.organizationId == ctx.tenant_id)
+        .order_by(nm.Issue.id)
     )
     return [{"id": r.id, "title": r.title.upper()} for r in rows]
 
@@ -81,10 +87,18 @@ no_history = pair("planted.assign", router="planted", writes=True, watch=["Issue
 @legacy_side(no_history)
 def _(ctx: Any, issue_id: str, user_id: str) -> Any:
     issue = lm.Issue.get(lm.Issue.id == issue_id)
-    lm.Issue.update(assigned_to=user_id, updated_at=ctx.now.replace(tzinfo=None)).where(lm.Issue.id == issue_id).execute()
+    lm.Issue.update(assigned_to=user_id, updated_at=ctx.now.replace(tzinfo=None)).where(
+        lm.Issue.id == issue_id
+    ).execute()
     lm.IssueHistory.create(
-        field="assignee", old_value=issue.__data__.get("assigned_to"), new_value=user_id, changed_at=ctx.now.replace(tzinfo=None),
-        organization=ctx.tenant_id, actor=ctx.user_id, type="ASSIGNED", issue=issue_id,
+        field="assignee",
+        old_value=issue.__data__.get("assigned_to"),
+        new_value=user_id,
+        changed_at=ctx.now.replace(tzinfo=None),
+        organization=ctx.tenant_id,
+        actor=ctx.user_id,
+        type="ASSIGNED",
+        issue=issue_id,
     )
     return {"id": issue_id, "assignedToId": user_id}
 
@@ -92,7 +106,9 @@ def _(ctx: Any, issue_id: str, user_id: str) -> Any:
 @no_history.new
 def _(ctx: Any, issue_id: str, user_id: str) -> Any:
     ctx.session.execute(
-        update(nm.Issue).where(nm.Issue.id == issue_id).values(assignedToId=user_id, updatedAt=ctx.now.replace(tzinfo=None))
+        update(nm.Issue)
+        .where(nm.Issue.id == issue_id)
+        .values(assignedToId=user_id, updatedAt=ctx.now.replace(tzinfo=None))
     )
     ctx.session.commit()
     return {"id": issue_id, "assignedToId": user_id}
@@ -103,7 +119,12 @@ def _(fx: Any) -> Any:
     org = fx.tenants[0]
     issue = next(i for i in fx.rows("Issue") if i["organizationId"] == org)
     member = next(m for m in fx.rows("Membership") if m["organizationId"] == org)
-    yield Case(tenant_id=org, user_id=member["userId"], params={"issue_id": issue["id"], "user_id": member["userId"]}, label="assign")
+    yield Case(
+        tenant_id=org,
+        user_id=member["userId"],
+        params={"issue_id": issue["id"], "user_id": member["userId"]},
+        label="assign",
+    )
 
 
 # Not gated: its mismatch is reported but does not fail the run.
