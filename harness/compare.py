@@ -13,7 +13,8 @@ Rules:
   collection) compare in order, except at the paths given in ``unordered``, which compare as
   multisets (``unordered=["[*].comments"]``).
 * ``ignore`` paths (syntax in :mod:`harness.paths`) are left out of both sides first; a bare key
-  such as ``updatedAt`` is ignored at any depth, a path starting with ``[`` only from the top.
+  such as ``updatedAt`` is ignored at any depth, a path starting with ``$`` or a row (``[*]``)
+  only from the top.
 * Types count: ``"1"`` differs from ``1``, ``None`` from ``""``, ``True`` from ``1``, and a missing
   key from a key holding ``None``. Numbers compare by value (``1 == 1.0``); a float on either side
   within ``float_tolerance`` (relative, or absolute below 1), NaN equals NaN.
@@ -209,13 +210,14 @@ def _project(
     dropped = tuple(n for n in shape if n not in set(columns))
     # Getting the dropped keys too proves every row has exactly these keys (with the lengths).
     names = columns + dropped
+    if not names:  # rows that are all {}
+        return [()] * len(rows)
     try:
-        if len(names) == 1:
-            got = [(row[names[0]],) for row in rows]
-        else:
-            got = list(map(itemgetter(*names), rows))
+        got = list(map(itemgetter(*names), rows))
     except KeyError:
         return None
+    if len(names) == 1:  # itemgetter of one name gives the value, not a tuple
+        got = [(value,) for value in got]
     if dropped:
         got = list(map(itemgetter(slice(0, len(columns))), got))
     return got

@@ -112,11 +112,11 @@ def pytest_args(config: HarnessConfig) -> list[str]:
 
 def run_workers(config: HarnessConfig) -> int:
     """Run through ``pytest --harness -n N``; map pytest's exit status onto the harness's."""
+    import importlib.util
+
     import pytest
 
-    try:
-        import xdist  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("xdist") is None:  # not imported: pytest must load it itself
         from harness.errors import ConfigError
 
         raise ConfigError(

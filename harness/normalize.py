@@ -169,16 +169,17 @@ def _table(walker: _Normalizer, items: list[Any]) -> list[Any] | None:
         return None
     if len(kinds) != 1 or dict not in kinds:
         return None
+    every_name = set(chain.from_iterable(items))
+    if any(name.__class__ is not str for name in every_name):
+        return None
+    if walker.keys and not walker.keys.keys().isdisjoint(every_name):
+        return None
+    if set(map(type, chain.from_iterable(map(dict.values, items)))) <= PASS_TYPES:
+        return items
     shapes = set(map(tuple, items))
     if len(shapes) != 1:
         return None
     (names,) = shapes
-    if any(name.__class__ is not str for name in names):
-        return None
-    if walker.keys and not walker.keys.keys().isdisjoint(names):
-        return None
-    if set(map(type, chain.from_iterable(map(dict.values, items)))) <= PASS_TYPES:
-        return items
     # The type signature of every row: one stream of types cut into rows by zip over a shared
     # iterator. Then the columns that hold anything not canonical as it is, each with the
     # converter of its one type when it has one (a column of datetimes and NULLs).

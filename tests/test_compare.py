@@ -40,6 +40,7 @@ EQUAL = [
     pytest.param(["a", "b"], ["b", "a"], id="unordered-rows"),
     pytest.param([[1, 2], [3]], [[3], [1, 2]], id="unordered-list-rows"),
     pytest.param([], (), id="empty"),
+    pytest.param([{}, {}], [{}, {}], id="empty-rows"),
     pytest.param({"a": [1, {"b": None}]}, {"a": [1, {"b": None}]}, id="nested"),
 ]
 
@@ -51,6 +52,7 @@ NOT_EQUAL = [
     pytest.param([{"b": True}], [{"b": 1}], id="bool-vs-int-in-rows"),
     pytest.param([{"b": False, "n": 1}], [{"b": 0, "n": 1}], id="bool-vs-int-column"),
     pytest.param([{"id": 1}], [{"id": 1}, {"id": 1}], id="duplicated-row"),
+    pytest.param([{}], [{}, {}], id="duplicated-empty-row"),
     pytest.param([{"a": 1, "b": None}], [{"a": 1}], id="missing-key-vs-none"),
     pytest.param({"a": None}, {}, id="missing-key-vs-none-in-dict"),
     pytest.param([{"x": 1.0}], [{"x": 1.001}], id="float-beyond-tolerance"),
@@ -325,3 +327,40 @@ def test_one_bool_turned_into_an_int_is_found(legacy: list[Any], data: st.DataOb
     result = compare(legacy, new, ordered=False)
     assert not result.equal
     assert result.diff is not None and result.diff.summary
+
+
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("xy"), inner, max_size=2)
+    ),
+    max_leaves=6,
+)
+ragged = st.lists(st.dictionaries(st.sampled_from("abc"), values, max_size=3), max_size=6)
+
+
+def without(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        return {k: without(v, key) for k, v in value.items() if k != key}
+    if isinstance(value, list):
+        return [without(v, key) for v in value]
+    return value
+
+
+@quick
+@given(ragged, ragged, st.booleans())
+def test_any_rows_agree_with_the_definition(
+    legacy: list[Any], new: list[Any], ordered: bool
+) -> None:
+    if ordered:
+        expected = list(map(canonical_key, legacy)) == list(map(canonical_key, new))
+    else:
+        expected = reference_equal(legacy, new)
+    assert compare(legacy, new, ordered=ordered).equal is expected
+
+
+@quick
+@given(ragged, ragged)
+def test_ignore_agrees_with_leaving_the_key_out(legacy: list[Any], new: list[Any]) -> None:
+    expected = reference_equal(without(legacy, "a"), without(new, "a"))
+    assert compare(legacy, new, ordered=False, ignore=["a"]).equal is expected

@@ -176,6 +176,7 @@ def test_coerce_fixes_raw_booleans_and_json_text_by_key() -> None:
     fixed = coerce(raw, booleans=["read"], json=["meta"])
     assert fixed == [{"read": True, "count": 1, "meta": {"a": [1]}, "nested": {"read": False}}]
     assert fixed[0]["count"] is not True  # only the named keys change
+    assert coerce({"meta": "not json"}, json=["meta"]) == {"meta": "not json"}
 
 
 # --- peewee -------------------------------------------------------------------------------
@@ -279,6 +280,12 @@ def test_peewee_partial_select_and_aliases() -> None:
     query = PwMachine.select(PwMachine.id, peewee.fn.UPPER(PwMachine.name).alias("shout"))
     result = normalize(list(query.order_by(PwMachine.id)))
     assert result[0] == {"id": "m1", "shout": "FLIPPER"}  # unselected fields are absent
+
+
+def test_keys_rename_orm_columns_and_relations() -> None:
+    machine = PwMachine(id="m9", name="x", organization="o1", active=True)
+    result = normalize(machine, keys={"organizationId": "orgId", "isActive": "active"})
+    assert result == {"id": "m9", "name": "x", "orgId": "o1", "active": True}  # meta: never set
 
 
 def test_peewee_boolean_field_turns_raw_ints_into_bools() -> None:

@@ -14,9 +14,9 @@ from sqlalchemy.orm import joinedload
 from fixtures import legacy as lm
 from fixtures import models as nm
 from harness import Case, pair
-from harness.pairs._common import legacy_side
-from harness.pairs.issue import (
+from harness.pairs._common import (
     intrusion,
+    legacy_side,
     legacy_stamp,
     member_of,
     naive_utc,

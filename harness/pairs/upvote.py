@@ -12,8 +12,14 @@ from sqlalchemy import func, select
 from fixtures import legacy as lm
 from fixtures import models as nm
 from harness import Case, pair
-from harness.pairs._common import legacy_side
-from harness.pairs.issue import intrusion, legacy_stamp, member_of, naive_utc, tenants_with_issues
+from harness.pairs._common import (
+    intrusion,
+    legacy_side,
+    legacy_stamp,
+    member_of,
+    naive_utc,
+    tenants_with_issues,
+)
 
 toggle = pair("upvote.toggle", router="upvote", writes=True, watch=["Upvote"])
 
