@@ -143,8 +143,10 @@ def test_seed_throughput(
     total = sum(dataset.counts().values())
     benchmark.group = f"seed {database}: {total} rows (scale {SCALE}, {TENANTS} tenants)"
     benchmark.pedantic(
-        runners(target, dataset)[kind], setup=lambda: empty_tables(target),
-        rounds=ROUNDS, warmup_rounds=1,
+        runners(target, dataset)[kind],
+        setup=lambda: empty_tables(target),
+        rounds=ROUNDS,
+        warmup_rounds=1,
     )
     if benchmark.stats is not None:  # None under --benchmark-disable: it ran once, untimed
         benchmark.extra_info["rows_per_s"] = round(total / benchmark.stats.stats.median)
@@ -169,6 +171,8 @@ def test_load_keeps_half_the_raw_rate(
     total = sum(dataset.counts().values())
     raw, loaded = statistics.median(times["raw"]), statistics.median(times["load"])
     ratio = raw / loaded
-    print(f"\n{database}: load {total / loaded:,.0f} rows/s, raw driver {total / raw:,.0f} rows/s, "
-          f"load/raw {ratio:.2f} ({ROUNDS} paired rounds, {total} rows)")
+    print(
+        f"\n{database}: load {total / loaded:,.0f} rows/s, raw driver {total / raw:,.0f} rows/s, "
+        f"load/raw {ratio:.2f} ({ROUNDS} paired rounds, {total} rows)"
+    )
     assert ratio >= GOAL, f"load() keeps {ratio:.0%} of the raw driver's rate on {database}"

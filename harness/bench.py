@@ -338,4 +338,3 @@ def describe(latency: Latency) -> str:
         return f"{latency.ratio:.2f}x ({latency.rounds} rounds)"
     interval = f"{latency.ratio_low:.2f}-{latency.ratio_high:.2f}"
     return f"{latency.ratio:.2f}x (95% CI {interval}, {latency.rounds} rounds)"
-

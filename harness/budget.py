@@ -94,7 +94,7 @@ def shorten_sql(shape: str, limit: int = MAX_SQL_IN_MESSAGE) -> str:
     """A statement shape short enough for a one-line message: a long column list becomes ``...``."""
     match = _SELECT_LIST.match(shape)
     if match and len(match.group(2)) > 40:
-        shape = f"{match.group(1)}...{match.group(3)}{shape[match.end():]}"
+        shape = f"{match.group(1)}...{match.group(3)}{shape[match.end() :]}"
     return shape if len(shape) <= limit else shape[: limit - 3] + "..."
 
 

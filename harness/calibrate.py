@@ -145,15 +145,17 @@ def format_calibration(rows: Sequence[CalibrationRow]) -> str:
             else "-"
         )
         mark = "  excludes 1" if row.excludes_one else ""
-        lines.append((
-            row.pair,
-            str(row.cases),
-            str(lat.rounds),
-            f"{lat.legacy_p50_ms:.3f}",
-            f"{lat.legacy_p95_ms:.3f}" if lat.legacy_p95_ms is not None else "-",
-            f"{lat.ratio:.3f}",
-            interval + mark,
-        ))
+        lines.append(
+            (
+                row.pair,
+                str(row.cases),
+                str(lat.rounds),
+                f"{lat.legacy_p50_ms:.3f}",
+                f"{lat.legacy_p95_ms:.3f}" if lat.legacy_p95_ms is not None else "-",
+                f"{lat.ratio:.3f}",
+                interval + mark,
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for number, line in enumerate(lines):

@@ -235,6 +235,7 @@ def _options_json(p: Pair) -> dict[str, Any]:
         "writes": o.writes,
         "watch": list(o.watch),
         "ignore": dict(o.ignore_reasons),
+        "unordered": list(o.unordered),
         "tenant_scoped": o.tenant_scoped,
         "cross_tenant_reason": o.cross_tenant_reason,
         "where": p.where,

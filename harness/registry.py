@@ -118,6 +118,7 @@ class PairOptions:
     writes: bool = False
     watch: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    unordered: tuple[str, ...] = ()
     ignore_reasons: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     gate: bool = True
@@ -302,6 +303,7 @@ def pair(
     watch: Iterable[str] = (),
     ignore: Iterable[str] | Mapping[str, str] = (),
     keys: Mapping[str, str] | None = None,
+    unordered: Iterable[str] = (),
     gate: bool = True,
     tenant_scoped: bool = True,
     cross_tenant_reason: str | None = None,
@@ -313,6 +315,7 @@ def pair(
 ) -> Pair:
     """Register a pair named ``name`` and return it, to decorate its sides and cases with.
 
+    ``unordered`` names nested lists compared as multisets (``"[*].comments"``).
     ``ignore`` takes paths left out of the comparison (``"createdAt"``, ``"[*].updatedAt"``);
     give a mapping ``{path: reason}`` to record why. ``tenant_scoped=False`` turns the tenant
     guard off for an operation that legitimately spans organizations; ``cross_tenant_reason``
@@ -333,12 +336,21 @@ def pair(
             name, where, "writes=True needs watch=[table names to compare]"
         )
     ignore_map = dict(ignore) if isinstance(ignore, Mapping) else {path: "" for path in ignore}
+    from harness.errors import ConfigError
+    from harness.paths import check_paths
+
+    try:
+        check_paths(list(ignore_map), "ignore")
+        check_paths(list(unordered), "unordered")
+    except ConfigError as exc:
+        raise RegistrationError.for_pair(name, where, str(exc)) from exc
     options = PairOptions(
         router=router or name.split(".", 1)[0],
         ordered=ordered,
         writes=writes,
         watch=tuple(watch),
         ignore=tuple(ignore_map),
+        unordered=tuple(unordered),
         ignore_reasons=MappingProxyType(ignore_map),
         keys=MappingProxyType(dict(keys or {})),
         gate=gate,

@@ -215,6 +215,7 @@ def judge(
             new_value,
             ordered=pair.options.ordered,
             ignore=pair.options.ignore,
+            unordered=pair.options.unordered,
             float_tolerance=pair.options.float_tolerance,
         )
         if pair.options.writes:

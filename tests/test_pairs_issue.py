@@ -15,7 +15,7 @@ import pytest
 
 from fixtures.data import ReferenceDataset, generate
 from fixtures.provider import provider
-from harness.pairs.issue import legacy_stamp, naive_utc
+from harness.pairs._common import legacy_stamp, naive_utc
 from harness.registry import Context, load_pairs
 from harness.runner import PlannedCase, run_case
 from harness.targets import Target, open_target
@@ -30,16 +30,26 @@ def test_naive_utc_converts_an_aware_instant_and_keeps_a_naive_one() -> None:
 
 
 def test_legacy_stamp_binds_sqlite_text_with_six_fraction_digits() -> None:
-    ctx = Context(tenant_id=None, user_id=None, now=datetime.now(UTC), side="legacy",
-                  db=pw.SqliteDatabase(":memory:"))
+    ctx = Context(
+        tenant_id=None,
+        user_id=None,
+        now=datetime.now(UTC),
+        side="legacy",
+        db=pw.SqliteDatabase(":memory:"),
+    )
     stamp = legacy_stamp(ctx, datetime(2025, 6, 1, 12, 0, tzinfo=UTC))
     assert isinstance(stamp, pw.Value)
     assert stamp.value == "2025-06-01 12:00:00.000000"
 
 
 def test_legacy_stamp_binds_a_naive_datetime_elsewhere() -> None:
-    ctx = Context(tenant_id=None, user_id=None, now=datetime.now(UTC), side="legacy",
-                  db=pw.PostgresqlDatabase("unused"))
+    ctx = Context(
+        tenant_id=None,
+        user_id=None,
+        now=datetime.now(UTC),
+        side="legacy",
+        db=pw.PostgresqlDatabase("unused"),
+    )
     assert legacy_stamp(ctx, datetime(2025, 6, 1, 12, 0, tzinfo=UTC)) == datetime(2025, 6, 1, 12)
 
 
@@ -60,7 +70,8 @@ def planned_cases(fx: ReferenceDataset) -> list[PlannedCase]:
     registry = load_pairs()
     return [
         PlannedCase(p, label, case)
-        for p in registry if p.name.startswith(PATTERNS)
+        for p in registry
+        if p.name.startswith(PATTERNS)
         for label, case in p.make_cases(fx)
     ]
 
@@ -69,9 +80,17 @@ def planned_cases(fx: ReferenceDataset) -> list[PlannedCase]:
 def test_every_case_is_equal(seeded: Target, fx: ReferenceDataset) -> None:
     planned = planned_cases(fx)
     assert {p.pair.name for p in planned} >= {
-        "issue.list", "issue.listCursor", "issue.get", "issue.dashboard", "issue.create",
-        "issue.updateStatus", "issue.assign", "comment.list", "comment.add",
-        "comment.softDelete", "upvote.toggle",
+        "issue.list",
+        "issue.listCursor",
+        "issue.get",
+        "issue.dashboard",
+        "issue.create",
+        "issue.updateStatus",
+        "issue.assign",
+        "comment.list",
+        "comment.add",
+        "comment.softDelete",
+        "upvote.toggle",
     }
     failures = []
     for case in planned:

@@ -252,3 +252,17 @@ def test_list_and_seed_commands(tmp_path: Path) -> None:
         "seed", "--db", f"sqlite:///{target}", "--seed", "3", cwd=tmp_path
     )  # a fixture file: replaced
     assert again.returncode == 0
+
+
+def test_reference_suite_is_equal(tmp_path: Path, db_url: str | None) -> None:
+    """Every reference pair is equal on every case, on this database (scale 1)."""
+    config = HarnessConfig(
+        db=db_url, report_dir=tmp_path / "r", bench=False, baseline=None, order_seed=2
+    )
+    status = run_direct(config)
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    failing = [f"{p['name']}: {p['status']}" for p in results["pairs"] if p["status"] != "equal"]
+    assert failing == [] and status == 0
+    assert results["summary"]["pairs"] >= 30
+    assert len({p["router"] for p in results["pairs"]}) >= 8
+    assert sum(1 for p in results["pairs"] if p["options"]["writes"]) >= 8

@@ -38,13 +38,25 @@ def require(*names: str) -> None:
     if missing:
         pytest.skip(f"needs {', '.join(missing)}, left out by HARNESS_TEST_DATABASES")
 
+
 USER_COLUMNS = {
-    "userId", "ownerId", "createdById", "assignedToId", "actorId", "authorId", "deletedBy",
+    "userId",
+    "ownerId",
+    "createdById",
+    "assignedToId",
+    "actorId",
+    "authorId",
+    "deletedBy",
 }
 # Foreign keys by the contract's naming rule; the link tables' A and B and the two odd names.
-LINKS = {("_RolePermissions", "A"): "Role", ("_RolePermissions", "B"): "Permission",
-         ("_CollectionToMachine", "A"): "Collection", ("_CollectionToMachine", "B"): "Machine",
-         ("Issue", "statusId"): "IssueStatus", ("Collection", "typeId"): "CollectionType"}
+LINKS = {
+    ("_RolePermissions", "A"): "Role",
+    ("_RolePermissions", "B"): "Permission",
+    ("_CollectionToMachine", "A"): "Collection",
+    ("_CollectionToMachine", "B"): "Machine",
+    ("Issue", "statusId"): "IssueStatus",
+    ("Collection", "typeId"): "CollectionType",
+}
 
 
 def foreign_keys() -> dict[tuple[str, str], str]:
@@ -66,8 +78,11 @@ def fx() -> ReferenceDataset:
     return generate(seed=0, tenants=3, scale=1)
 
 
-@pytest.fixture(scope="module", params=[(0, 3, 1), (5, 8, 3), (9, 1, 2)],
-                ids=lambda p: "seed{}-tenants{}-scale{}".format(*p))
+@pytest.fixture(
+    scope="module",
+    params=[(0, 3, 1), (5, 8, 3), (9, 1, 2)],
+    ids=lambda p: "seed{}-tenants{}-scale{}".format(*p),
+)
 def shape(request: pytest.FixtureRequest) -> ReferenceDataset:
     """Datasets of several shapes, for the properties every shape must have."""
     seed, tenants, scale = request.param
@@ -86,8 +101,13 @@ def by_id(fx: ReferenceDataset, table: str) -> dict[str, dict[str, Any]]:
 
 def texts(fx: ReferenceDataset) -> list[str]:
     """Every name and title in the fixture."""
-    return [row[column] for table, rows in fx.tables.items() for row in rows
-            for column in ("name", "title") if isinstance(row.get(column), str)]
+    return [
+        row[column]
+        for table, rows in fx.tables.items()
+        for row in rows
+        for column in ("name", "title")
+        if isinstance(row.get(column), str)
+    ]
 
 
 # --- the generator -----------------------------------------------------------------------------
@@ -120,8 +140,10 @@ def test_the_dataset_implements_the_protocol(fx: ReferenceDataset) -> None:
 
 def test_tables_come_in_foreign_key_order_and_references_resolve(shape: ReferenceDataset) -> None:
     order = list(shape.tables)
-    ids = {table: {tuple(r[k] for k in PRIMARY_KEYS[table]) for r in rows}
-           for table, rows in shape.tables.items()}
+    ids = {
+        table: {tuple(r[k] for k in PRIMARY_KEYS[table]) for r in rows}
+        for table, rows in shape.tables.items()
+    }
     for (table, column), parent in foreign_keys().items():
         assert order.index(parent) < order.index(table), f"{table}.{column} loads before {parent}"
         for row in shape.tables[table]:
@@ -165,15 +187,23 @@ def test_ids_are_cuids_unique_across_every_table(shape: ReferenceDataset) -> Non
 def test_unique_constraints_hold_even_case_insensitively(shape: ReferenceDataset) -> None:
     # MariaDB's default collation is case- and accent-insensitive: keys must differ in letters.
     uniques: dict[str, list[tuple[str, ...]]] = {
-        "Organization": [("subdomain",)], "User": [("email",)], "Permission": [("name",)],
-        "Role": [("name", "organizationId")], "Membership": [("userId", "organizationId")],
-        "Model": [("ipdbId",), ("opdbId",)], "Machine": [("qrCodeId",)],
-        "Priority": [("name", "organizationId")], "Upvote": [("issueId", "userId")],
+        "Organization": [("subdomain",)],
+        "User": [("email",)],
+        "Permission": [("name",)],
+        "Role": [("name", "organizationId")],
+        "Membership": [("userId", "organizationId")],
+        "Model": [("ipdbId",), ("opdbId",)],
+        "Machine": [("qrCodeId",)],
+        "Priority": [("name", "organizationId")],
+        "Upvote": [("issueId", "userId")],
     }
     for table, keys in uniques.items():
         for key in keys:
-            values = [tuple(fold(str(row[c])) for c in key) for row in shape.tables[table]
-                      if all(row[c] is not None for c in key)]
+            values = [
+                tuple(fold(str(row[c])) for c in key)
+                for row in shape.tables[table]
+                if all(row[c] is not None for c in key)
+            ]
             assert values and len(values) == len(set(values)), f"{table}{key}"
 
 
@@ -236,8 +266,11 @@ def test_per_tenant_vocabularies(fx: ReferenceDataset) -> None:
         statuses = [r for r in fx.tables["IssueStatus"] if r["organizationId"] == org]
         assert sum(r["isDefault"] for r in statuses) == 1
         assert all(n >= 2 for n in Counter(r["category"] for r in statuses).values())
-        priorities = sorted((r["order"], r["name"], r["isDefault"])
-                            for r in fx.tables["Priority"] if r["organizationId"] == org)
+        priorities = sorted(
+            (r["order"], r["name"], r["isDefault"])
+            for r in fx.tables["Priority"]
+            if r["organizationId"] == org
+        )
         assert [(o, n) for o, n, _ in priorities] == list(enumerate(PRIORITIES, start=1))
         assert sum(d for _, _, d in priorities) == 1
 
@@ -308,8 +341,11 @@ def test_the_schema_spec_matches_both_orms() -> None:
     new = {name: {c.name for c in t.columns} for name, t in provider.new_metadata().tables.items()}
     spec = {table: {c.name for c in columns} for table, columns in SCHEMA.items()}
     assert legacy == spec and new == spec
-    refs = {(m._meta.table_name, fk.column_name): fk.rel_model._meta.table_name
-            for m in provider.legacy_models() for fk in m._meta.refs}
+    refs = {
+        (m._meta.table_name, fk.column_name): fk.rel_model._meta.table_name
+        for m in provider.legacy_models()
+        for fk in m._meta.refs
+    }
     assert refs == foreign_keys()
     assert load_provider("fixtures.provider:provider") is provider
 
@@ -331,8 +367,9 @@ def _seeded_cache() -> Iterator[tuple[ExitStack, dict[str, Seeded]]]:
 
 
 @pytest.fixture
-def seeded(db_url: str | None, fx: ReferenceDataset,
-           _seeded_cache: tuple[ExitStack, dict[str, Seeded]]) -> Seeded:
+def seeded(
+    db_url: str | None, fx: ReferenceDataset, _seeded_cache: tuple[ExitStack, dict[str, Seeded]]
+) -> Seeded:
     stack, cache = _seeded_cache
     key = db_url or "sqlite"
     if key not in cache:
@@ -346,8 +383,11 @@ def count_rows(target: Target, table: str) -> int:
     from sqlalchemy import func, select
 
     with target.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(
-            provider.new_metadata().tables[table])).scalar_one())
+        return int(
+            conn.execute(
+                select(func.count()).select_from(provider.new_metadata().tables[table])
+            ).scalar_one()
+        )
 
 
 def test_load_writes_every_row(seeded: Seeded, fx: ReferenceDataset) -> None:

@@ -28,8 +28,11 @@ from harness.pairs._common import (
 def legacy_comment(comment: Any) -> dict[str, Any]:
     """A comment as the client sees it (peewee)."""
     return {
-        "id": comment.id, "content": comment.content, "createdAt": comment.created_at,
-        "updatedAt": comment.updated_at, "issueId": comment.issueId,
+        "id": comment.id,
+        "content": comment.content,
+        "createdAt": comment.created_at,
+        "updatedAt": comment.updated_at,
+        "issueId": comment.issueId,
         "author": user_reply(comment.author),
     }
 
@@ -37,8 +40,11 @@ def legacy_comment(comment: Any) -> dict[str, Any]:
 def new_comment(comment: Any) -> dict[str, Any]:
     """A comment as the client sees it (SQLAlchemy)."""
     return {
-        "id": comment.id, "content": comment.content, "createdAt": comment.createdAt,
-        "updatedAt": comment.updatedAt, "issueId": comment.issueId,
+        "id": comment.id,
+        "content": comment.content,
+        "createdAt": comment.createdAt,
+        "updatedAt": comment.updatedAt,
+        "issueId": comment.issueId,
         "author": user_reply(comment.author),
     }
 
@@ -47,7 +53,8 @@ def _legacy_comments(ctx: Any) -> Any:
     """The tenant's comments with their authors joined, soft-deleted ones left out (peewee)."""
     return (
         lm.Comment.select(lm.Comment, lm.User)
-        .join(lm.User, on=(lm.Comment.author == lm.User.id)).switch(lm.Comment)
+        .join(lm.User, on=(lm.Comment.author == lm.User.id))
+        .switch(lm.Comment)
         .join(lm.Issue)
         .where(lm.Issue.organization == ctx.tenant_id, lm.Comment.deleted_at.is_null())
     )
@@ -107,8 +114,9 @@ def _(fx: Any) -> Any:
     first, last = fx.tenants[0], fx.tenants[-1]
     yield Case(tenant_id=first, params={"issue_id": "missing-issue"}, label="missing")
     if (found := intrusion(fx, fx.rows("Issue"))) is not None:
-        yield Case(tenant_id=found[0], params={"issue_id": found[1]["id"]},
-                   label="other tenant's issue")
+        yield Case(
+            tenant_id=found[0], params={"issue_id": found[1]["id"]}, label="other tenant's issue"
+        )
     if last not in tenants_with_issues(fx):
         own = next(i for i in owner if owner[i] == first)
         yield Case(tenant_id=last, params={"issue_id": own}, label="tenant without issues")
@@ -156,8 +164,12 @@ def _(fx: Any) -> Any:
     text = "Neue Spule <b>eingebaut</b> & «getestet» 👍"
     for org in tenants_with_issues(fx):
         issue = next(i for i in owner if owner[i] == org)
-        yield Case(tenant_id=org, user_id=member_of(fx, org), label=f"{org}:add",
-                   params={"issue_id": issue, "content": text})
+        yield Case(
+            tenant_id=org,
+            user_id=member_of(fx, org),
+            label=f"{org}:add",
+            params={"issue_id": issue, "content": text},
+        )
     first = fx.tenants[0]
     issue = next(i for i in owner if owner[i] == first)
     for label, params in (
@@ -168,8 +180,12 @@ def _(fx: Any) -> Any:
         yield Case(tenant_id=first, user_id=member_of(fx, first), params=params, label=label)
     if (found := intrusion(fx, fx.rows("Issue"))) is not None:
         tenant, foreign = found
-        yield Case(tenant_id=tenant, user_id=member_of(fx, tenant), label="other tenant's issue",
-                   params={"issue_id": foreign["id"], "content": "x"})
+        yield Case(
+            tenant_id=tenant,
+            user_id=member_of(fx, tenant),
+            label="other tenant's issue",
+            params={"issue_id": foreign["id"], "content": "x"},
+        )
 
 
 # -- comment.softDelete ----------------------------------------------------------------------------
@@ -182,10 +198,11 @@ def _(ctx: Any, comment_id: str) -> Any:
     comment = _legacy_comments(ctx).where(lm.Comment.id == comment_id).get_or_none()
     if comment is None:
         return None
-    (lm.Comment
-     .update(deleted_at=legacy_stamp(ctx, ctx.now), deleted_by=ctx.user_id)
-     .where(lm.Comment.id == comment.id)
-     .execute())
+    (
+        lm.Comment.update(deleted_at=legacy_stamp(ctx, ctx.now), deleted_by=ctx.user_id)
+        .where(lm.Comment.id == comment.id)
+        .execute()
+    )
     deleted: Any = lm.Comment.get_by_id(comment.id)
     return {"id": deleted.id, "deletedAt": deleted.deleted_at, "deletedBy": deleted.deletedBy}
 
@@ -209,14 +226,26 @@ def _(fx: Any) -> Any:
     live = [c for c in comments if c["deletedAt"] is None]
     for org in tenants_with_issues(fx):
         for comment in [c for c in live if owner[c["issueId"]] == org][:2]:
-            yield Case(tenant_id=org, user_id=member_of(fx, org), label=f"{org}:{comment['id']}",
-                       params={"comment_id": comment["id"]})
+            yield Case(
+                tenant_id=org,
+                user_id=member_of(fx, org),
+                label=f"{org}:{comment['id']}",
+                params={"comment_id": comment["id"]},
+            )
     first = fx.tenants[0]
     gone = next(c for c in comments if owner[c["issueId"]] == first and c["deletedAt"])
     for label, comment_id in (("already deleted", gone["id"]), ("missing", "missing-comment")):
-        yield Case(tenant_id=first, user_id=member_of(fx, first), params={"comment_id": comment_id},
-                   label=label)
+        yield Case(
+            tenant_id=first,
+            user_id=member_of(fx, first),
+            params={"comment_id": comment_id},
+            label=label,
+        )
     if (found := intrusion(fx, live, lambda c: owner[c["issueId"]])) is not None:
         tenant, foreign = found
-        yield Case(tenant_id=tenant, user_id=member_of(fx, tenant), label="other tenant's comment",
-                   params={"comment_id": foreign["id"]})
+        yield Case(
+            tenant_id=tenant,
+            user_id=member_of(fx, tenant),
+            label="other tenant's comment",
+            params={"comment_id": foreign["id"]},
+        )

@@ -75,15 +75,24 @@ def _(fx: Any) -> Any:
         issues = [i for i in owner if owner[i] == org]
         voted = next((i for i in issues if voters.get(i)), None)
         if voted is not None:
-            yield Case(tenant_id=org, user_id=min(voters[voted]), params={"issue_id": voted},
-                       label=f"{org}:take back")
+            yield Case(
+                tenant_id=org,
+                user_id=min(voters[voted]),
+                params={"issue_id": voted},
+                label=f"{org}:take back",
+            )
             newcomer = next(m for m in members if m not in voters[voted])
-            yield Case(tenant_id=org, user_id=newcomer, params={"issue_id": voted},
-                       label=f"{org}:add")
+            yield Case(
+                tenant_id=org, user_id=newcomer, params={"issue_id": voted}, label=f"{org}:add"
+            )
         unloved = next((i for i in issues if not voters.get(i)), None)
         if unloved is not None:
-            yield Case(tenant_id=org, user_id=members[0], params={"issue_id": unloved},
-                       label=f"{org}:first upvote")
+            yield Case(
+                tenant_id=org,
+                user_id=members[0],
+                params={"issue_id": unloved},
+                label=f"{org}:first upvote",
+            )
     first = fx.tenants[0]
     user = member_of(fx, first)
     own = next(i for i in owner if owner[i] == first)
@@ -92,5 +101,9 @@ def _(fx: Any) -> Any:
         yield Case(tenant_id=first, user_id=user, params={"issue_id": issue_id}, label=label)
     if (found := intrusion(fx, fx.rows("Issue"))) is not None:
         tenant, foreign = found
-        yield Case(tenant_id=tenant, user_id=member_of(fx, tenant), label="other tenant's issue",
-                   params={"issue_id": foreign["id"]})
+        yield Case(
+            tenant_id=tenant,
+            user_id=member_of(fx, tenant),
+            label="other tenant's issue",
+            params={"issue_id": foreign["id"]},
+        )
