@@ -1,4 +1,4 @@
-"""The pytest plugin, in real pytest sessions (pytester): ``pytest --harness`` is the same engine."""
+"""The pytest plugin, in real pytest sessions (pytester, in subprocesses): one engine with ``harness run``."""
 
 from __future__ import annotations
 
@@ -8,10 +8,6 @@ from typing import Any
 
 import pytest
 
-# Imported here, before any in-process pytester session: pytester restores sys.modules after
-# each session, and SQLAlchemy half-imported again in a later one breaks.
-import harness.engine
-import harness.pairs._common  # noqa: F401
 from harness.config import HarnessConfig
 from harness.drive import run_direct
 
@@ -25,6 +21,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarni
 def harness_args(tmp: Path, *extra: str) -> list[str]:
     return [
         "--harness",
+        # The session's own configuration, not this project's (whose rootdir the pair paths name).
+        "-c",
+        str(tmp / "pyproject.toml"),
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
         "-p",
         "no:cacheprovider",
         "--harness-pairs",
@@ -51,28 +52,28 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def test_inert_without_harness(project: pytest.Pytester) -> None:
     project.makepyfile(test_plain="def test_ok():\n    assert True\n")
-    result = project.runpytest("-p", "no:cacheprovider")
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert "query-equivalence harness" not in result.stdout.str()
 
 
 def test_items_are_pair_and_case(project: pytest.Pytester) -> None:
-    result = project.runpytest(*harness_args(project.path, "--collect-only", "-q", "-k", "good"))
-    result.stdout.fnmatch_lines(
-        ["*good.py::good.issueCount[[]*[]]", "*good.py::good.comment[[]*[]]"]
+    result = project.runpytest_subprocess(
+        *harness_args(project.path, "--collect-only", "-q", "-k", "good")
     )
+    result.stdout.fnmatch_lines(["*::good.issueCount[[]*[]]", "*::good.comment[[]*[]]"])
     assert "planted" not in result.stdout.str()
 
 
 def test_good_pairs_pass(project: pytest.Pytester) -> None:
-    result = project.runpytest(*harness_args(project.path, "-k", "good"))
+    result = project.runpytest_subprocess(*harness_args(project.path, "-k", "good"))
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*query-equivalence harness*", "*gate PASS*"])
     assert result.ret == 0
 
 
 def test_planted_bugs_fail_with_the_diff(project: pytest.Pytester) -> None:
-    result = project.runpytest(*harness_args(project.path, "-k", "planted"))
+    result = project.runpytest_subprocess(*harness_args(project.path, "-k", "planted"))
     result.assert_outcomes(failed=7, xfailed=1)
     result.stdout.fnmatch_lines(
         [
@@ -85,9 +86,9 @@ def test_planted_bugs_fail_with_the_diff(project: pytest.Pytester) -> None:
 
 
 def test_exitfirst_and_markers(project: pytest.Pytester) -> None:
-    result = project.runpytest(*harness_args(project.path, "-x", "-k", "planted.titles"))
+    result = project.runpytest_subprocess(*harness_args(project.path, "-x", "-k", "planted.titles"))
     result.assert_outcomes(failed=1)
-    writes = project.runpytest(
+    writes = project.runpytest_subprocess(
         *harness_args(project.path, "-m", "harness_writes", "--collect-only", "-q")
     )
     writes.stdout.fnmatch_lines(["*good.comment[[]*[]]", "*planted.assign[[]assign[]]"])
@@ -96,7 +97,7 @@ def test_exitfirst_and_markers(project: pytest.Pytester) -> None:
 
 def test_junitxml(project: pytest.Pytester) -> None:
     junit = project.path / "junit.xml"
-    project.runpytest(
+    project.runpytest_subprocess(
         *harness_args(project.path, "-k", "titles or issueCount", f"--junitxml={junit}")
     )
     text = junit.read_text()
@@ -105,7 +106,7 @@ def test_junitxml(project: pytest.Pytester) -> None:
 
 
 def test_bad_option_is_a_usage_error(project: pytest.Pytester) -> None:
-    result = project.runpytest(*harness_args(project.path, "--harness-scale", "0"))
+    result = project.runpytest_subprocess(*harness_args(project.path, "--harness-scale", "0"))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*harness: --scale: '0' is not valid*"])
 
@@ -116,7 +117,11 @@ def test_ini_switches_it_on(project: pytest.Pytester) -> None:
         "[tool.pytest.ini_options]\nharness = true\n"
         f"harness_pairs = [{GOOD!r}]\nharness_bench = 'false'\n"
     )
-    result = project.runpytest(
+    result = project.runpytest_subprocess(
+        "-c",
+        str(project.path / "pyproject.toml"),
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
         "-p",
         "no:cacheprovider",
         "--harness-report-dir",
@@ -144,7 +149,7 @@ def _stable(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_harness_run_and_pytest_harness_agree(project: pytest.Pytester, tmp_path: Path) -> None:
-    outcome = project.runpytest(
+    outcome = project.runpytest_subprocess(
         *harness_args(project.path, "-k", "good or titles or broken or leaky")
     )
     assert outcome.ret == 1
@@ -167,7 +172,7 @@ def test_harness_run_and_pytest_harness_agree(project: pytest.Pytester, tmp_path
 
 def test_xdist_workers_give_the_same_results(project: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
-    result = project.runpytest(*harness_args(project.path, "-k", "good", "-n", "2"))
+    result = project.runpytest_subprocess(*harness_args(project.path, "-k", "good", "-n", "2"))
     result.assert_outcomes(passed=4)
     results = json.loads((project.path / "reports" / "results.json").read_text())
     assert results["summary"]["equal"] == 2

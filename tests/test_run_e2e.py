@@ -36,6 +36,19 @@ def run(tmp_path: Path, db: str | None, *only: str, **settings: Any) -> tuple[in
     return status, json.loads((tmp_path / "reports" / "results.json").read_text())
 
 
+def run_source(tmp_path: Path, source: Path) -> int:
+    """Run the pairs of one module file only (no benchmarks, no baseline); reports in tmp_path/r."""
+    config = HarnessConfig(
+        pairs=(str(source),),
+        report_dir=tmp_path / "r",
+        bench=False,
+        baseline=None,
+        include_default_pairs=False,
+        order_seed=1,
+    )
+    return run_direct(config)
+
+
 def pair_of(results: dict[str, Any], name: str) -> dict[str, Any]:
     return next(p for p in results["pairs"] if p["name"] == name)
 
@@ -116,15 +129,7 @@ def test_reads_are_rolled_back_between_cases(tmp_path: Path) -> None:
         "    for n in range(4):\n"
         "        yield Case(params={'n': n + 1})\n"
     )
-    config = HarnessConfig(
-        pairs=(str(source),),
-        report_dir=tmp_path / "r",
-        bench=False,
-        baseline=None,
-        include_default_pairs=False,
-        order_seed=3,
-    )
-    assert run_direct(config) == 0  # the new side always still sees notifications
+    assert run_source(tmp_path, source) == 0  # the new side always still sees notifications
 
 
 def test_side_order_is_shuffled_and_replayable(tmp_path: Path) -> None:
@@ -164,15 +169,7 @@ def test_interrupted_run_still_writes_what_ran(tmp_path: Path) -> None:
         "def _(fx):\n"
         "    return [Case(params={'n': n}) for n in range(1, 6)]\n"
     )
-    config = HarnessConfig(
-        pairs=(str(source),),
-        report_dir=tmp_path / "r",
-        bench=False,
-        baseline=None,
-        include_default_pairs=False,
-        order_seed=1,
-    )
-    assert run_direct(config) == 1
+    assert run_source(tmp_path, source) == 1
     results = json.loads((tmp_path / "r" / "results.json").read_text())
     assert results["run"]["interrupted"] is True
     assert [c["params"]["n"] for c in results["pairs"][0]["cases"]] == [1, 2]
