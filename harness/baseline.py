@@ -84,6 +84,13 @@ class Baseline:
         """The entry for ``pair``'s case ``case``, if any."""
         return self._index.get((pair, case))
 
+    def accepts(self, case: CaseResult) -> str | None:
+        """The reason of the entry that accepts ``case``'s exact difference, else None."""
+        entry = self.get(case.pair, case.label)
+        if entry is None or not _differs(case) or fingerprint(case) != entry.diff:
+            return None
+        return entry.reason
+
     @cached_property
     def _index(self) -> dict[tuple[str, str], BaselineEntry]:
         return {e.key: e for e in self.entries}

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from harness.capture import is_transaction_control
 from harness.results import CaseResult, Latency, SideSummary, Statement, Violation
 
 if TYPE_CHECKING:
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
 MAX_SQL_IN_MESSAGE = 240
 MAX_CASES_NAMED = 3
 
-_TRANSACTION_CONTROL = re.compile(
-    r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|START\s+TRANSACTION|END)\b", re.IGNORECASE
-)
 # Order matters: strings first (they may hold anything), then the placeholder styles of the
 # DB-API drivers (qmark, numeric $1, pyformat %(name)s / %s, named :name but not a ::cast).
 _LITERALS = (
@@ -81,7 +79,7 @@ def repeated_statement(statements: Iterable[Statement | str]) -> tuple[str, int]
     counts: Counter[str] = Counter()
     for statement in statements:
         sql = statement if isinstance(statement, str) else statement.sql
-        if _TRANSACTION_CONTROL.match(sql):
+        if is_transaction_control(sql):
             continue
         counts[statement_shape(sql)] += 1
     if not counts:
@@ -154,7 +152,7 @@ def query_count(side: SideSummary) -> int:
     ``side.statements`` may be cut short in a results file; the statements beyond it are
     counted as queries, since that is what they almost always are.
     """
-    control = sum(1 for s in side.statements if _TRANSACTION_CONTROL.match(s.sql))
+    control = sum(1 for s in side.statements if is_transaction_control(s.sql))
     return max(side.queries - control, 0)
 
 

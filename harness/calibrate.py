@@ -63,10 +63,9 @@ def calibrate(
         with engine.database() as db:
             print(format_calibration(calibrate(engine, db.target, budget_s=0.3)))
     """
-    planned = engine.plan()
     rows = []
     for pair in engine.pairs:
-        cases = [p for p in planned if p.pair is pair]
+        cases = engine.cases_of(pair)
         latency = None
         if cases:
             latency = bench.measure_pair(

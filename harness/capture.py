@@ -7,6 +7,7 @@ while it is active, so the harness's own statements (snapshots, BEGIN, ROLLBACK)
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,13 +48,10 @@ class StatementLog:
             self.statements.append(Statement(sql=sql, params=params_text(params), ms=round(ms, 4)))
 
 
-_CONTROL = (
-    "SAVEPOINT",
-    "RELEASE SAVEPOINT",
-    "ROLLBACK TO SAVEPOINT",
-    "BEGIN",
-    "COMMIT",
-    "ROLLBACK",
+# Statements that frame work rather than do it; harness.budget applies the same rule when it
+# reads statements back from a results file.
+_CONTROL = re.compile(
+    r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|START\s+TRANSACTION|END)\b", re.IGNORECASE
 )
 
 
@@ -64,8 +62,7 @@ def is_transaction_control(sql: str) -> bool:
     up as savepoints on one side and not the other; counting them would fail a query budget for
     nothing a user could act on.
     """
-    head = sql.lstrip()[:24].upper()
-    return head.startswith(_CONTROL)
+    return _CONTROL.match(sql) is not None
 
 
 def params_text(params: Any) -> str:

@@ -31,13 +31,11 @@ NOW_TOKEN = "<now>"
 CLOCK_SLACK = timedelta(seconds=1)
 _TIMESTAMP_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
 
-_pk_cache: dict[tuple[int, str], tuple[str, ...]] = {}
-
 
 def primary_key(target: Target, table: str) -> tuple[str, ...]:
     """The primary-key columns of ``table`` in the live database (cached per target)."""
-    key = (id(target), table)
-    if key not in _pk_cache:
+    cache = target.primary_keys
+    if table not in cache:
         from sqlalchemy import inspect
 
         columns = tuple(
@@ -49,8 +47,8 @@ def primary_key(target: Target, table: str) -> tuple[str, ...]:
             raise ConfigError(
                 f"watch: table {table!r} has no primary key (or does not exist); watch tables with one"
             )
-        _pk_cache[key] = columns
-    return _pk_cache[key]
+        cache[table] = columns
+    return cache[table]
 
 
 def snapshot(target: Target, run_sql: RunSQL, tables: Iterable[str]) -> Snapshot:
@@ -91,11 +89,9 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> dict[str, dict[str, lis
 
 
 def _window(obs: Observation) -> tuple[datetime, datetime]:
+    """The side's run in naive UTC (as the schema stores time), widened by the clock slack."""
     start, end = obs.changes["window"]
-    return (
-        datetime.fromisoformat(start).astimezone(UTC).replace(tzinfo=None) - CLOCK_SLACK,
-        datetime.fromisoformat(end).astimezone(UTC).replace(tzinfo=None) + CLOCK_SLACK,
-    )
+    return start.replace(tzinfo=None) - CLOCK_SLACK, end.replace(tzinfo=None) + CLOCK_SLACK
 
 
 def _mask_clock(value: Any, window: tuple[datetime, datetime], seen: set[Any]) -> Any:

@@ -16,9 +16,7 @@ import click
 
 from harness import __version__
 from harness.config import SETTINGS, HarnessConfig, read_pyproject, resolve
-from harness.errors import DatabaseError, HarnessError
-
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+from harness.errors import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, DatabaseError, HarnessError
 
 
 def _setting_options(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -86,7 +84,7 @@ def list_pairs(**values: Any) -> None:
     for column in ("pair", "router", "gate", "cases", "writes"):
         table.add_column(column)
     for p in engine.pairs:
-        count = sum(1 for pc in planned if pc.pair is p)
+        count = len(engine.cases_of(p))
         table.add_row(
             p.name,
             p.router,

@@ -69,10 +69,6 @@ def boolean(name: str) -> Callable[[Any], bool]:
     return parse
 
 
-def text(_name: str) -> Callable[[Any], str]:
-    return str
-
-
 @dataclass(frozen=True)
 class Setting:
     """One setting: its name, help, parser, default and how it appears on each surface."""
@@ -108,14 +104,14 @@ SETTINGS: tuple[Setting, ...] = (
         "db",
         "database URL: sqlite:///PATH, postgresql://…, mysql://… or container:postgres "
         "(default: $HARNESS_DATABASE_URL, else a SQLite file in a temp dir)",
-        text("db"),
+        str,
         metavar="URL",
         commands=_DB_CMDS,
     ),
     Setting(
         "pairs",
         "more pair modules to load (dotted name or .py path); repeatable",
-        text("pairs"),
+        str,
         default=(),
         multiple=True,
         metavar="MODULE_OR_PATH",
@@ -124,7 +120,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "only",
         "run only pairs whose name matches this glob; repeatable",
-        text("only"),
+        str,
         default=(),
         multiple=True,
         metavar="GLOB",
@@ -156,9 +152,7 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="N",
         commands=frozenset({"run"}),
     ),
-    Setting(
-        "report_dir", "where reports go", text("--report-dir"), default="reports", metavar="DIR"
-    ),
+    Setting("report_dir", "where reports go", str, default="reports", metavar="DIR"),
     Setting(
         "bench",
         "measure latency (--no-bench skips it)",
@@ -193,7 +187,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "baseline",
         "baseline file of accepted differences",
-        text("--baseline"),
+        str,
         default="harness-baseline.json",
         metavar="PATH",
         commands=frozenset({"run"}),
@@ -201,7 +195,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "fixture",
         "fixture provider, module:attribute",
-        text("--fixture"),
+        str,
         default=DEFAULT_PROVIDER,
         metavar="MODULE:ATTR",
         commands=frozenset({"run", "seed", "schema-diff", "list", "calibrate"}),

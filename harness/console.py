@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from statistics import median
 from typing import TextIO
 
 from harness.results import RunResult
@@ -106,8 +107,8 @@ def summary_table(result: RunResult, stream: TextIO | None = None) -> None:
             legacy_ms, new_ms = p.latency.legacy_p50_ms, p.latency.new_p50_ms
             ratio = f"{p.latency.ratio:.2f}"
         else:
-            legacy_ms = _median([c.legacy.ms for c in p.cases])
-            new_ms = _median([c.new.ms for c in p.cases])
+            legacy_ms = median([c.legacy.ms for c in p.cases]) if p.cases else None
+            new_ms = median([c.new.ms for c in p.cases]) if p.cases else None
             ratio = ""
         queries = f"{sum(c.legacy.queries for c in p.cases)}/{sum(c.new.queries for c in p.cases)}"
         status = p.status + ("" if p.gate else " (not gated)")
@@ -143,11 +144,3 @@ def summary_table(result: RunResult, stream: TextIO | None = None) -> None:
                 console.print(f"  [red]✗[/] {escape(v.message)}")
     for reason in result.gate_reasons:
         console.print(f"  [red]✗[/] {escape(reason)}")
-
-
-def _median(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

@@ -11,9 +11,8 @@ from __future__ import annotations
 from harness.config import HarnessConfig
 from harness.console import note, progress, summary_table
 from harness.engine import Engine
-from harness.results import CaseResult, Latency
-
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+from harness.errors import EXIT_FAIL, EXIT_PASS, EXIT_USAGE
+from harness.results import CaseResult, Latency, RunResult
 
 
 def run_direct(config: HarnessConfig) -> int:
@@ -27,55 +26,46 @@ def run_direct(config: HarnessConfig) -> int:
     )
     cases: list[CaseResult] = []
     latencies: dict[str, Latency] = {}
-    interrupted = opened = False
-    dialect, url = engine.describe_database()
+    result: RunResult | None = None
+    completed = False
     try:
         with engine.database() as db:
-            opened = True
-            dialect, url = engine.describe_database(db.target.display_url)
+            dialect, url = engine.describe_database(db.target)
             note(f"harness: seeded {sum(db.counts.values())} rows into {url} in {db.seconds:.2f}s")
-            with progress("cases", len(planned)) as bar:
-                for pc in planned:
-                    cases.append(engine.run_case(pc, db.target))
-                    bar.advance(pc.id)
-            if config.bench:
-                with progress("latency", len(engine.pairs)) as bar:
-                    for p in engine.pairs:
-                        latency = engine.measure(p, db.target)
-                        if latency is not None:
-                            latencies[p.name] = latency
-                        bar.advance(p.name)
-            if config.keep_db:
-                note(f"harness: database kept: {db.target.display_url}")
+            try:
+                with progress("cases", len(planned)) as bar:
+                    for pc in planned:
+                        cases.append(engine.run_case(pc, db.target))
+                        bar.advance(pc.id)
+                if config.bench:
+                    with progress("latency", len(engine.pairs)) as bar:
+                        for p in engine.pairs:
+                            latency = engine.measure(p, db.target)
+                            if latency is not None:
+                                latencies[p.name] = latency
+                            bar.advance(p.name)
+                if config.keep_db:
+                    note(f"harness: database kept: {db.target.display_url}")
+                completed = True
+            finally:
+                # Interrupted or broken half-way, a run still writes the results of what ran.
+                result = engine.finish(
+                    cases,
+                    latencies,
+                    dialect=dialect,
+                    url=url,
+                    interrupted=not completed,
+                    extra_run={"driver": "harness run"},
+                )
     except KeyboardInterrupt:
-        interrupted = True
-        note("harness: interrupted; writing the results of what ran")
-    except BaseException:
-        if opened:  # a run that broke half-way still writes what ran
-            engine.finish(
-                cases,
-                latencies,
-                dialect=dialect,
-                url=url,
-                interrupted=True,
-                extra_run={"driver": "harness run"},
-            )
-        raise
-    result = engine.finish(
-        cases,
-        latencies,
-        dialect=dialect,
-        url=url,
-        interrupted=interrupted,
-        extra_run={"driver": "harness run"},
-    )
+        note("harness: interrupted; the results of what ran are written")
+    if result is None:  # interrupted before the database was seeded: nothing ran
+        return EXIT_FAIL
     summary_table(result)
     note(
         f"harness: results {config.report_dir / 'results.json'}, report {config.report_dir / 'index.html'}"
     )
-    if interrupted:
-        return EXIT_FAIL
-    return EXIT_PASS if result.gate_passed else EXIT_FAIL
+    return EXIT_PASS if completed and result.gate_passed else EXIT_FAIL
 
 
 def pytest_args(config: HarnessConfig) -> list[str]:

@@ -22,7 +22,7 @@ from harness.config import HarnessConfig
 from harness.fixture import Dataset, load_provider, seed_target
 from harness.registry import Pair, load_pairs
 from harness.results import CaseResult, Latency, PairResult, RunResult, Violation, write_results
-from harness.runner import PlannedCase, fixed_now, run_case
+from harness.runner import NOW, PlannedCase, run_case
 from harness.targets import open_target, parse_url
 
 if TYPE_CHECKING:
@@ -51,9 +51,9 @@ class Engine:
         self.order_seed = (
             config.order_seed if config.order_seed is not None else secrets.randbelow(10**6)
         )
-        self.now = fixed_now(config.seed)
+        self.now = NOW
         self._dataset: Dataset | None = None
-        self._planned: list[PlannedCase] | None = None
+        self._planned: dict[str, list[PlannedCase]] | None = None
         self.started_at = datetime.now(UTC)
         self._baseline_cache: Any = None
 
@@ -67,12 +67,21 @@ class Engine:
 
     def plan(self) -> list[PlannedCase]:
         """Every pair x case, in registration order."""
+        return [pc for cases in self._plan_by_pair().values() for pc in cases]
+
+    def cases_of(self, pair: Pair) -> list[PlannedCase]:
+        """The planned cases of one pair."""
+        return self._plan_by_pair()[pair.name]
+
+    def _plan_by_pair(self) -> dict[str, list[PlannedCase]]:
         if self._planned is None:
-            self._planned = [
-                PlannedCase(pair=p, label=label, case=case)
+            self._planned = {
+                p.name: [
+                    PlannedCase(pair=p, label=label, case=case)
+                    for label, case in p.make_cases(self.dataset)
+                ]
                 for p in self.pairs
-                for label, case in p.make_cases(self.dataset)
-            ]
+            }
         return self._planned
 
     @contextlib.contextmanager
@@ -93,7 +102,7 @@ class Engine:
         """Paired latency of ``pair`` over its cases (None when benchmarks are off or it has none)."""
         from harness import bench
 
-        cases = [p for p in self.plan() if p.pair is pair]
+        cases = self.cases_of(pair)
         if not cases or not self.config.bench:
             return None
         return bench.measure_pair(cases, target, now=self.now, budget_s=self.config.bench_time)
@@ -194,26 +203,12 @@ class Engine:
     def accepted_reason(self, case: CaseResult) -> str | None:
         """The baseline's reason when it accepts this case's exact difference, else None."""
         baseline = self._baseline()
-        if baseline is None or case.status == "equal":
-            return None
-        from harness.baseline import apply_baseline
+        return None if baseline is None else baseline.accepts(case)
 
-        probe = RunResult(
-            harness_version=__version__,
-            dialect="",
-            url="",
-            pairs=(PairResult(name=case.pair, router="", gate=True, cases=(case,)),),
-        )
-        return apply_baseline(probe, baseline).pairs[0].cases[0].accepted
-
-    def describe_database(self, display_url: str | None = None) -> tuple[str, str]:
-        """The dialect and the masked URL to record for this run."""
-        from harness.targets import mask_url
-
-        if display_url is not None:
-            return parse_url(display_url).dialect if "://" in display_url else "sqlite", mask_url(
-                display_url
-            )
+    def describe_database(self, target: Target | None = None) -> tuple[str, str]:
+        """The dialect and the masked URL to record for this run (before a target exists too)."""
+        if target is not None:
+            return target.dialect, target.display_url
         if not self.config.db:
             return "sqlite", "sqlite:///<temporary file>"
         spec = parse_url(self.config.db)
@@ -240,8 +235,3 @@ def _options_json(p: Pair) -> dict[str, Any]:
         "cross_tenant_reason": o.cross_tenant_reason,
         "where": p.where,
     }
-
-
-def accept(result: CaseResult, reason: str) -> CaseResult:
-    """``result`` marked as accepted by a baseline entry with ``reason``."""
-    return replace(result, accepted=reason)

@@ -6,11 +6,14 @@ message as one line and exits with status 2, the pytest plugin turns it into a u
 
 from __future__ import annotations
 
+# The exit status of the command line: the gate passed, the gate failed, the run could not be made.
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
 
 class HarnessError(Exception):
     """A run cannot be made as asked. The message is one line: what happened and what to fix."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
     def __str__(self) -> str:  # one line, whatever the message was built from
         return " ".join(super().__str__().split())

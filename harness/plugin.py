@@ -137,7 +137,7 @@ def harness_database(request: pytest.FixtureRequest) -> Iterator[SeededDatabase]
     worker = getattr(request.config, "workerinput", {}).get("workerid")
     try:
         with session.engine.database(worker=worker) as db:
-            session.display_url = db.target.display_url
+            session.database = session.engine.describe_database(db.target)
             yield db
     except HarnessError as exc:
         pytest.exit(f"harness: {exc}", returncode=2)
@@ -186,7 +186,7 @@ class HarnessSession:
         self.cases: list[CaseResult] = []
         self.latency_samples: dict[str, dict[str, Any]] = {}
         self.latencies: dict[str, Latency] = {}
-        self.display_url: str | None = None
+        self.database: tuple[str, str] | None = None  # (dialect, masked url), once seeded
         self.interrupted = False
         self.selected: set[str] | None = None  # pairs with at least one selected item
 
@@ -209,7 +209,7 @@ class HarnessSession:
         pair = getattr(metafunc.function, "_harness_pair", None)
         if pair is None:
             return
-        planned: list[Any] = [pc for pc in self.engine.plan() if pc.pair is pair]
+        planned: list[Any] = list(self.engine.cases_of(pair))
         ids = [pc.label for pc in planned]
         if self.engine.config.bench and planned:
             extra = list(LATENCY_IDS) if self._pytest_benchmark_active() else ["latency"]
@@ -269,7 +269,7 @@ class HarnessSession:
         from harness.runner import time_side
 
         side = which.split(":", 1)[1]
-        cases = [pc for pc in self.engine.plan() if pc.pair is pair]
+        cases = self.engine.cases_of(pair)
         benchmark = request.getfixturevalue("benchmark")
         benchmark.group = pair.name
         benchmark.name = f"{pair.name}[{side}]"
@@ -349,7 +349,7 @@ class HarnessSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not self.controller or self.config.option.collectonly:
             return
-        dialect, url = self.engine.describe_database(self.display_url)
+        dialect, url = self.database or self.engine.describe_database()
         result = self.engine.finish(
             self.cases,
             self.latencies,

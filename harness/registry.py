@@ -42,7 +42,7 @@ from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from harness.errors import RegistrationError
+from harness.errors import ConfigError, RegistrationError
 
 if TYPE_CHECKING:
     import peewee
@@ -336,7 +336,6 @@ def pair(
             name, where, "writes=True needs watch=[table names to compare]"
         )
     ignore_map = dict(ignore) if isinstance(ignore, Mapping) else {path: "" for path in ignore}
-    from harness.errors import ConfigError
     from harness.paths import check_paths
 
     try:

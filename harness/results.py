@@ -128,15 +128,16 @@ class SideSummary:
     changes: Any = None
 
     @classmethod
-    def of(cls, obs: Observation) -> SideSummary:
-        value, total = _cut(obs.value)
+    def of(cls, obs: Observation, *, value: Any, changes: Any) -> SideSummary:
+        """What to keep of ``obs``, with its result and row changes as they were compared."""
+        value, total = _cut(value)
         return cls(
             queries=obs.queries,
             ms=round(obs.ms, 4),
             statements=obs.statements[:MAX_STATEMENTS],
             result=value,
             result_rows=total,
-            changes=obs.changes,
+            changes=changes,
         )
 
     def to_json(self) -> dict[str, Any]:

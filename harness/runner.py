@@ -14,7 +14,7 @@ import random
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from harness.compare import compare
 from harness.errors import NormalizationError
 from harness.normalize import normalize
 from harness.registry import Case, Context, Pair
-from harness.results import CaseResult, Comparison, Diff, Observation, SideError, SideSummary
+from harness.results import CaseResult, Diff, Observation, SideError, SideSummary
 from harness.tenancy import find_leaks
 
 if TYPE_CHECKING:
@@ -51,9 +51,8 @@ def side_order(order_seed: int, planned: PlannedCase) -> tuple[str, str]:
     return ("legacy", "new") if rng.random() < 0.5 else ("new", "legacy")
 
 
-def fixed_now(seed: int) -> datetime:
-    """``ctx.now``: a fixed, aware UTC instant, the same for both sides and for every run."""
-    return datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
+NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
+"""``ctx.now``: a fixed, aware UTC instant, the same for both sides and for every run."""
 
 
 @contextlib.contextmanager
@@ -112,10 +111,10 @@ def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> O
         with _side_transaction(target, side, ctx) as run_sql:
             before = row_changes.snapshot(target, run_sql, watch) if watch else None
             with log.recording() as recorded:
-                started = time.perf_counter()
                 wall_start = datetime.now(UTC)
+                started = time.perf_counter()
                 try:
-                    value = func(ctx, **dict(planned.case.params))
+                    value = func(ctx, **planned.case.params)
                 finally:
                     elapsed = (time.perf_counter() - started) * 1000.0
                     statements = tuple(recorded)
@@ -126,7 +125,10 @@ def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> O
             changes = None
             if watch:
                 after = row_changes.snapshot(target, run_sql, watch)
-                changes = row_changes.diff_snapshots(before or {}, after)
+                changes = {
+                    "changes": row_changes.diff_snapshots(before or {}, after),
+                    "window": (wall_start, wall_end),  # aware UTC
+                }
     except NormalizationError as exc:
         return Observation(
             side, error=_side_error(side, exc, None), ms=elapsed, statements=statements
@@ -135,15 +137,7 @@ def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> O
         return Observation(
             side, error=_side_error(side, exc, log.last_sql), ms=elapsed, statements=statements
         )
-    return Observation(
-        side,
-        value=canonical,
-        ms=elapsed,
-        statements=statements,
-        changes={"changes": changes, "window": [wall_start.isoformat(), wall_end.isoformat()]}
-        if watch
-        else None,
-    )
+    return Observation(side, value=canonical, ms=elapsed, statements=statements, changes=changes)
 
 
 @contextlib.contextmanager
@@ -243,23 +237,8 @@ def judge(
             diff = (
                 Diff(summary=leak_line)
                 if diff is None
-                else Diff(
-                    summary=f"{leak_line}; {diff.summary}",
-                    changes=diff.changes,
-                    only_legacy=diff.only_legacy,
-                    only_new=diff.only_new,
-                    reordered=diff.reordered,
-                    truncated=diff.truncated,
-                )
+                else replace(diff, summary=f"{leak_line}; {diff.summary}")
             )
-    legacy_summary = SideSummary.of(
-        Observation(
-            "legacy", legacy_value, legacy.error, legacy.ms, legacy.statements, legacy_changes
-        )
-    )
-    new_summary = SideSummary.of(
-        Observation("new", new_value, new.error, new.ms, new.statements, new_changes)
-    )
     return CaseResult(
         pair=pair.name,
         label=planned.label,
@@ -269,8 +248,8 @@ def judge(
         params=dict(case.params),
         diff=diff,
         error=error,
-        legacy=legacy_summary,
-        new=new_summary,
+        legacy=SideSummary.of(legacy, value=legacy_value, changes=legacy_changes),
+        new=SideSummary.of(new, value=new_value, changes=new_changes),
         order=order,
         leaks=leaks,
     )
@@ -280,7 +259,7 @@ def run_case(
     planned: PlannedCase, target: Target, *, order_seed: int, now: datetime | None = None
 ) -> CaseResult:
     """Run both sides of a case in their shuffled order and judge them."""
-    now = now or fixed_now(0)
+    now = now or NOW
     order = side_order(order_seed, planned)
     observations = {side: observe(planned, side, target, now) for side in order}
     return judge(planned, observations["legacy"], observations["new"], order)
@@ -289,21 +268,8 @@ def run_case(
 def time_side(planned: PlannedCase, side: str, target: Target, now: datetime) -> float:
     """Seconds one side of a case takes, its transaction set-up and rollback excluded."""
     ctx = _context(planned, side, now)
-    params = dict(planned.case.params)
     func = planned.pair.sides[side]
-    if side == "legacy":
-        with legacy_transaction(target) as db:
-            ctx.db = db
-            started = time.perf_counter()
-            func(ctx, **params)
-            return time.perf_counter() - started
-    with new_transaction(target) as (_conn, session):
-        ctx.session = session
+    with _side_transaction(target, side, ctx):
         started = time.perf_counter()
-        func(ctx, **params)
+        func(ctx, **planned.case.params)
         return time.perf_counter() - started
-
-
-def comparison_of(result: CaseResult) -> Comparison:
-    """The comparison a case result carries (for callers that only need equal/diff)."""
-    return Comparison(equal=result.status == "equal", diff=result.diff)

@@ -164,6 +164,7 @@ class Target:
         self.scratch = scratch
         self.legacy_log = StatementLog()
         self.new_log = StatementLog()
+        self.primary_keys: dict[str, tuple[str, ...]] = {}  # by table, read once (writing pairs)
         self._engine: Engine | None = None
         self._legacy_db: peewee.Database | None = None
 

@@ -351,7 +351,9 @@ def test_calibrate_times_each_pairs_legacy_side_against_itself(
         SimpleNamespace(id="good[c2]", pair=good),
         SimpleNamespace(id="broken[c1]", pair=broken),
     ]
-    engine: Any = SimpleNamespace(pairs=[good, broken], plan=lambda: planned, now=None)
+    engine: Any = SimpleNamespace(
+        pairs=[good, broken], cases_of=lambda p: [pc for pc in planned if pc.pair is p], now=None
+    )
     seen: list[str] = []
     rows = cal.calibrate(engine, None, budget_s=0.0, on_row=lambda row: seen.append(row.pair))  # type: ignore[arg-type]
     assert seen == ["good", "broken"]
