@@ -14,7 +14,7 @@ side value          canonical form
 ``time``            ``{"$time": "12:00:00"}`` (offset kept when the time has one)
 ``timedelta``       ``{"$timedelta": 90.0}`` (seconds)
 ``bytes``           ``{"$bytes": "00ff"}`` (hex); also ``bytearray`` and ``memoryview``
-``Decimal``         ``int`` when it has no fractional digits, else ``float`` (NaN, inf kept)
+``Decimal``         ``int`` when its value is integral, else ``float`` (NaN, inf kept)
 ``UUID``            its ``str``
 ``enum.Enum``       its canonical ``.value``
 ==================  ==============================================================
@@ -28,10 +28,9 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any
 from uuid import UUID
 
@@ -83,17 +82,18 @@ def bytes_value(value: bytes | bytearray | memoryview) -> dict[str, str]:
 
 
 def decimal_value(value: Decimal) -> int | float:
-    """An exact ``int`` for a Decimal without fractional digits, else the nearest ``float``.
+    """An exact ``int`` for a Decimal with an integral value, else the nearest ``float``.
 
-    Integers keep every digit (ids, counts in ``numeric`` columns); fractions go to float because
-    the other side's float is what they are compared with, within the tolerance anyway.
+    Integers keep every digit (ids, counts in ``numeric`` columns, ``Decimal("2.00")``); fractions
+    go to float because the other side's float is what they are compared with, within the
+    tolerance anyway. NaN and the infinities become their float.
     """
-    if not value.is_finite():
+    try:
+        numerator, denominator = value.as_integer_ratio()
+    except (ValueError, OverflowError):  # NaN, infinity
         return math.nan if value.is_nan() else float(value)
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent >= 0:
-        return int(value)
-    return float(value)
+    # Both divisions round correctly: n / d is the float nearest the Decimal, as float() is.
+    return numerator if denominator == 1 else numerator / denominator
 
 
 # Exact-type conversions of scalars; subclasses are resolved by normalize and cached there.
@@ -110,22 +110,25 @@ SCALAR_CONVERTERS: dict[type, Callable[[Any], Any]] = {
 }
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
+class gc_paused:
     """Hold off the cyclic garbage collector for a bulk pass.
 
     Normalizing or keying 100k rows allocates a few hundred thousand containers, which triggers
     collections that each walk every live object of the process (in a test session, millions),
     although none of the new objects is part of a cycle. Reference counting still frees memory.
+    A class rather than a generator: it wraps every case's small results too.
     """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+
+    __slots__ = ("_resume",)
+
+    def __enter__(self) -> None:
+        self._resume = gc.isenabled()
+        if self._resume:
+            gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._resume:
+            gc.enable()
 
 
 class _Marker:
@@ -184,6 +187,85 @@ def blur_key(value: Any, *, ints: bool) -> Any:
     if cls is list:
         return (LIST, tuple(blur_key(v, ints=ints) for v in value))
     return value
+
+
+class Depths:
+    """The containers of a canonical value depth by depth, walked once with C-level passes.
+
+    Each depth is ``(containers, types)``: the dicts and lists found there (``value`` itself
+    first) and the types of the values they hold. :func:`identical` and the tenant guard both
+    read it, so a case's result is walked once for both.
+    """
+
+    __slots__ = ("_levels", "value")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self._levels: list[tuple[list[Any], set[type]]] | None = None
+
+    @property
+    def levels(self) -> list[tuple[list[Any], set[type]]]:
+        if self._levels is None:
+            self._levels = list(_levels(self.value))
+        return self._levels
+
+    def holds_bool(self) -> bool:
+        return any(bool in found for _, found in self.levels)
+
+
+def identical(a: Any, b: Any, *, depths: tuple[Depths, Depths] | None = None) -> bool:
+    """Two canonical values that are equal with nothing left to interpret.
+
+    This is the equal path of :func:`harness.compare.compare` in a few C-level passes per depth.
+    Python's ``==`` decides, except where it is looser than ``compare``: ``True == 1``. So when
+    either side holds a bool, the leaf types must agree position by position, with the dict keys
+    in the same order so that positions line up. (``1 == 1.0`` is equal for ``compare`` too.)
+    False means "look closer": the values may still be equal within the tolerance, or with the
+    keys of a dict in another order. ``depths``: the two values' :class:`Depths`, when at hand.
+    """
+    if a != b:
+        return False
+    if a.__class__ not in CONTAINER_TYPES:
+        return a.__class__ is b.__class__
+    depths_a, depths_b = depths or (Depths(a), Depths(b))
+    if not (depths_a.holds_bool() or depths_b.holds_bool()):
+        return True
+    for (level_a, _), (level_b, _) in zip(depths_a.levels, depths_b.levels, strict=True):
+        if _keys(level_a) != _keys(level_b):
+            return False
+        if list(map(type, _values(level_a))) != list(map(type, _values(level_b))):
+            return False
+    return True
+
+
+def _levels(value: Any) -> Iterator[tuple[list[Any], set[type]]]:
+    level = [value] if value.__class__ in CONTAINER_TYPES else []
+    while level:
+        found = set(map(type, _values(level)))
+        yield level, found
+        if found.isdisjoint(CONTAINER_TYPES):
+            return
+        values = list(_values(level))
+        level = (
+            values
+            if found <= CONTAINER_TYPES
+            else [v for v in values if v.__class__ is dict or v.__class__ is list]
+        )
+
+
+def _values(level: list[Any]) -> Iterator[Any]:
+    """The values held by a list of containers, in order; all in C for a level of rows."""
+    found = set(map(type, level))
+    if found == {dict}:
+        return chain.from_iterable(map(dict.values, level))
+    if found == {list}:
+        return chain.from_iterable(level)
+    return chain.from_iterable(c.values() if c.__class__ is dict else c for c in level)
+
+
+def _keys(level: list[Any]) -> list[str]:
+    """The keys of the dicts in a list of containers, in order."""
+    return list(chain.from_iterable(c for c in level if c.__class__ is dict))
 
 
 def near(a: int | float, b: int | float, tolerance: float) -> bool:

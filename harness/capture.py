@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from harness.results import Statement
@@ -28,16 +26,15 @@ class StatementLog:
         self.last_sql: str | None = None
         self._active = False
 
-    @contextmanager
-    def recording(self) -> Iterator[list[Statement]]:
-        """Record statements sent inside the ``with`` block (earlier ones are cleared)."""
+    def start(self) -> list[Statement]:
+        """Start recording afresh; returns the list the statements go to until :meth:`stop`."""
         self.statements = []
         self.last_sql = None
         self._active = True
-        try:
-            yield self.statements
-        finally:
-            self._active = False
+        return self.statements
+
+    def stop(self) -> None:
+        self._active = False
 
     @property
     def active(self) -> bool:

@@ -1,7 +1,9 @@
 """``compare()``: are two normalized results the same, and if not, why.
 
-The verdict comes from a fast path that never calls DeepDiff: each top-level row gets a hashable
-key (:func:`~harness.canonical.canonical_key`, or for flat rows simply the tuple of its values),
+The verdict comes from fast paths that never call DeepDiff. Results that are identical (Python's
+``==`` holds and the types agree position by position, :func:`~harness.canonical.identical`) are
+equal at once. Otherwise each top-level row gets a hashable key
+(:func:`~harness.canonical.canonical_key`, or for flat rows simply the tuple of its values),
 and the keys are compared as a sequence (``ordered=True``) or counted as a multiset
 (``ordered=False``: a row that came back twice on one side and once on the other is a difference).
 Rows whose keys differ are then matched within ``float_tolerance`` and explained by
@@ -35,6 +37,7 @@ from harness.canonical import (
     canonical_key,
     close,
     gc_paused,
+    identical,
 )
 from harness.explain import Side, explain_ordered, explain_unordered, explain_values
 from harness.paths import PathFilter, compile_paths, sort_token
@@ -64,6 +67,8 @@ def compare(
     A bad ``ignore`` or ``unordered`` path raises :class:`~harness.errors.ConfigError`.
     """
     paths = compile_paths(tuple(ignore), tuple(unordered)) if ignore or unordered else None
+    if identical(legacy, new):  # the common verdict, without keying a single row
+        return EQUAL
     if legacy.__class__ is list and new.__class__ is list:
         with gc_paused():
             left, right = _sides(legacy, new, paths)

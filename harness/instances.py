@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
+from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 
 from harness.canonical import PASS_TYPES
@@ -67,6 +69,10 @@ class Plan:
         columns = tuple((attr, keys.get(out, out), kind) for attr, out, kind in self.columns)
         relations = tuple((attr, keys.get(out, out)) for attr, out in self.relations)
         return replace(self, columns=columns, relations=relations)
+
+    @cached_property
+    def column_attrs(self) -> frozenset[str]:
+        return frozenset(attr for attr, _, _ in self.columns)
 
 
 def _without_collisions(
@@ -181,3 +187,51 @@ def normalize_sqlalchemy(walker: Walker, obj: Any) -> dict[str, Any]:
         finally:
             walker.ancestors.discard(id(obj))
     return out
+
+
+_DATA = attrgetter("__data__")
+_REL = attrgetter("__rel__")
+_DICT = attrgetter("__dict__")
+SA_STATE = "_sa_instance_state"
+
+
+def instance_rows(
+    walker: Walker, items: list[Any], orm: Callable[[Walker, Any], Any]
+) -> tuple[list[tuple[Any, ...]], tuple[str, ...], tuple[int, ...]] | None:
+    """The loaded columns of many instances of one model class at once, read with C-level passes.
+
+    Returns each instance's raw values as a tuple in plan order, with the output keys and the
+    kind of each column; the caller converts the columns that need it. None when an instance
+    holds more than columns (a loaded relation, an extra attribute) or the instances differ in
+    which columns are loaded: :func:`normalize_peewee` and :func:`normalize_sqlalchemy` then read
+    them one by one. Both ways give the same dicts.
+    """
+    cls = items[0].__class__
+    if orm is normalize_peewee:
+        if any(map(_REL, items)) or set(map(len, map(_DICT, items))) != {3}:
+            return None
+        plan = walker.plan(cls, peewee_plan)
+        datas = list(map(_DATA, items))
+    else:
+        plan = walker.plan(cls, sqlalchemy_plan)
+        datas = list(map(_DICT, items))
+    if len(set(map(len, datas))) != 1:
+        return None
+    present = set(datas[0])
+    present.discard(SA_STATE)
+    if not present <= plan.column_attrs:
+        return None  # a loaded relationship, or an attribute the side set
+    columns = [column for column in plan.columns if column[0] in present]
+    keys = tuple(key for _, key, _ in columns)
+    kinds = tuple(kind for _, _, kind in columns)
+    if not columns:
+        return [()] * len(items), keys, kinds
+    getter = itemgetter(*(attr for attr, _, _ in columns))
+    # Every instance holds as many entries as the first, and each of the first one's: the same.
+    try:
+        values = list(map(getter, datas))
+    except KeyError:
+        return None
+    if len(columns) == 1:  # itemgetter of one name gives the value, not a tuple
+        values = [(value,) for value in values]
+    return values, keys, kinds

@@ -32,17 +32,32 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from enum import Enum
 from itertools import chain
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
 from harness.canonical import PASS_TYPES, SCALAR_CONVERTERS, gc_paused
 from harness.errors import NormalizationError
-from harness.instances import BOOLEAN, JSON, SKIP, Plan, normalize_peewee, normalize_sqlalchemy
+from harness.instances import (
+    BOOLEAN,
+    JSON,
+    PLAIN,
+    SKIP,
+    Plan,
+    instance_rows,
+    normalize_peewee,
+    normalize_sqlalchemy,
+)
 from harness.paths import join, sort_token
+from harness.rowdicts import AS_IS, CONVERT, CONVERT_ODD, row_builder
 
 __all__ = ["KeyCollisionError", "coerce", "normalize"]
 
 _NO_KEYS: Mapping[str, str] = MappingProxyType({})
+
+# Below this many ORM instances, reading them one by one is faster than setting up the
+# column-wise pass (measured: 1 instance 1.1 us vs 6.1 us; 10 instances 9.7 us vs 10.6 us).
+MIN_INSTANCE_TABLE = 12
 
 
 class KeyCollisionError(NormalizationError):
@@ -154,7 +169,8 @@ def _parse_json(text: str) -> Any:
 
 
 def _table(walker: _Normalizer, items: list[Any]) -> list[Any] | None:
-    """A list of scalars, or of dict rows that all have the same keys, done column by column.
+    """A list of scalars, of dict rows that all have the same keys, or of ORM instances of one
+    class that hold only columns, done column by column.
 
     Rows are typed with a few C-level passes (``set(map(...))``); when every value already is
     canonical the rows are kept as they are, else only the columns that need it are converted.
@@ -167,7 +183,16 @@ def _table(walker: _Normalizer, items: list[Any]) -> list[Any] | None:
         if set(map(type, chain.from_iterable(items))) <= PASS_TYPES:
             return list(map(list, items))
         return None
-    if len(kinds) != 1 or dict not in kinds:
+    if len(kinds) != 1:
+        return None
+    (cls,) = kinds
+    if cls is not dict:
+        if len(items) < MIN_INSTANCE_TABLE:
+            return None
+        handler = _HANDLERS.get(cls) or _resolve(cls)
+        if handler is normalize_peewee or handler is normalize_sqlalchemy:
+            found = instance_rows(walker, items, handler)
+            return None if found is None else _rows(walker, *found)
         return None
     every_name = set(chain.from_iterable(items))
     if any(name.__class__ is not str for name in every_name):
@@ -180,26 +205,43 @@ def _table(walker: _Normalizer, items: list[Any]) -> list[Any] | None:
     if len(shapes) != 1:
         return None
     (names,) = shapes
-    # The type signature of every row: one stream of types cut into rows by zip over a shared
-    # iterator. Then the columns that hold anything not canonical as it is, each with the
-    # converter of its one type when it has one (a column of datetimes and NULLs).
-    stream = map(type, chain.from_iterable(map(dict.values, items)))
-    signatures = set(zip(*[stream] * len(names), strict=False))
-    convert = []
-    for index, name in enumerate(names):
-        odd = {s[index] for s in signatures} - PASS_TYPES
-        if odd:
-            (only,) = odd if len(odd) == 1 else (None,)
-            convert.append((name, SCALAR_CONVERTERS.get(only) or walker.value))  # type: ignore[arg-type]
-    out = []
-    for row in items:
-        row = row.copy()
-        for name, func in convert:
-            item = row[name]
-            if item.__class__ not in PASS_TYPES:
-                row[name] = func(item)
-        out.append(row)
-    return out
+    if len(names) == 1:  # itemgetter of one name gives the value, not a tuple
+        return _rows(walker, list(zip(map(itemgetter(*names), items))), names, None)
+    return _rows(walker, list(map(itemgetter(*names), items)), names, None)
+
+
+def _rows(
+    walker: _Normalizer,
+    values: list[tuple[Any, ...]],
+    names: tuple[str, ...],
+    kinds: tuple[int, ...] | None,
+) -> list[dict[str, Any]]:
+    """Dict rows from value tuples, each column typed in one C-level pass and converted as one."""
+    modes: list[int] = []
+    converters: list[Callable[[Any], Any] | None] = []
+    for index, column in enumerate(zip(*values, strict=True)):
+        name = names[index]
+        mode, convert = _converter(
+            walker, name, kinds[index] if kinds else PLAIN, set(map(type, column))
+        )
+        modes.append(mode)
+        converters.append(convert)
+    return row_builder(names, tuple(modes))(values, *converters)
+
+
+def _converter(
+    walker: _Normalizer, name: str, kind: int, found: set[type]
+) -> tuple[int, Callable[[Any], Any] | None]:
+    """How the values of a column holding the types ``found`` become canonical."""
+    if (kind == BOOLEAN and int in found) or (kind == JSON and str in found):
+        return CONVERT, lambda item: walker.field(item, kind, name)
+    odd = found - PASS_TYPES
+    if not odd:
+        return AS_IS, None
+    (only,) = odd if len(odd) == 1 else (None,)
+    convert: Callable[[Any], Any] = SCALAR_CONVERTERS.get(only) or walker.value  # type: ignore[arg-type]
+    # A column of Decimals alone, or of Decimals and NULLs.
+    return (CONVERT if found.isdisjoint(PASS_TYPES) else CONVERT_ODD), convert
 
 
 def _list(walker: _Normalizer, source: Any) -> list[Any]:

@@ -9,9 +9,13 @@ legitimately spans organizations opts out with ``tenant_scoped=False, cross_tena
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import methodcaller
 from typing import Any
 
+from harness.canonical import Depths
+
 TENANT_COLUMN = "organizationId"
+_TENANT_OF = methodcaller("get", TENANT_COLUMN)
 MAX_LEAKS = 20
 
 
@@ -28,12 +32,27 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
                 yield from _walk(item, f"{path}[{index}]")
 
 
+def _tenants(depths: Depths) -> set[Any]:
+    """Every value under the tenant column, at any depth: a few C-level passes per depth."""
+    found: set[Any] = set()
+    for level, _ in depths.levels:
+        found.update(map(_TENANT_OF, [c for c in level if c.__class__ is dict]))
+    return found
+
+
 def find_leaks(tenant_id: str, **sides: Any) -> tuple[str, ...]:
-    """Human-readable findings, e.g. ``legacy: [3].organizationId = 'org-b' (case tenant 'org-a')``."""
+    """Human-readable findings, e.g. ``legacy: [3].organizationId = 'org-b' (case tenant 'org-a')``.
+
+    Each side is a canonical value or a tuple of them; any of them may come as its
+    :class:`~harness.canonical.Depths` when the caller has walked it already.
+    """
     found: list[str] = []
     for side, values in sides.items():
         for part in values if isinstance(values, tuple) else (values,):
-            for path, org in _walk(part, ""):
+            depths = part if isinstance(part, Depths) else Depths(part)
+            if _tenants(depths) <= {tenant_id, None}:
+                continue  # the common verdict; paths are worked out only for a leak
+            for path, org in _walk(depths.value, ""):
                 if org is not None and org != tenant_id:
                     found.append(f"{side}: {path} = {org!r} (case tenant {tenant_id!r})")
                     if len(found) >= MAX_LEAKS:

@@ -42,6 +42,12 @@ EQUAL = [
     pytest.param([], (), id="empty"),
     pytest.param([{}, {}], [{}, {}], id="empty-rows"),
     pytest.param({"a": [1, {"b": None}]}, {"a": [1, {"b": None}]}, id="nested"),
+    pytest.param([{"x": 1, "b": True}], [{"b": True, "x": 1}], id="keys-in-another-order"),
+    pytest.param(
+        [{"a": [1, {"b": [True, None]}], "c": "x"}],
+        [{"a": [1, {"b": [True, None]}], "c": "x"}],
+        id="bools-at-mixed-depths",
+    ),
 ]
 
 NOT_EQUAL = [
@@ -59,6 +65,11 @@ NOT_EQUAL = [
     pytest.param([2**60], [2**60 + 1], id="ints-exact-however-large"),
     pytest.param([[1, 2]], [[2, 1]], id="nested-lists-in-order"),
     pytest.param({"$date": "2024-05-01"}, "2024-05-01", id="date-vs-its-text"),
+    # Python says these are ==; the key order must not let True meet 1 unseen.
+    pytest.param([{"x": True, "y": 1}], [{"y": True, "x": 1}], id="bool-vs-int-keys-reordered"),
+    pytest.param([{"a": [{"b": True}]}], [{"a": [{"b": 1}]}], id="bool-vs-int-nested"),
+    pytest.param([[True, {"k": 1}]], [[1, {"k": 1}]], id="bool-vs-int-in-a-mixed-list"),
+    pytest.param([1.0], [True], id="bool-vs-float"),
 ]
 
 

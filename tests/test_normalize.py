@@ -28,7 +28,8 @@ from sqlalchemy.orm import (
 
 from harness.compare import compare
 from harness.errors import NormalizationError
-from harness.normalize import KeyCollisionError, coerce, normalize
+from harness.instances import instance_rows, normalize_peewee, normalize_sqlalchemy
+from harness.normalize import MIN_INSTANCE_TABLE, KeyCollisionError, _Normalizer, coerce, normalize
 
 
 class Color(enum.Enum):
@@ -294,6 +295,48 @@ def test_peewee_boolean_field_turns_raw_ints_into_bools() -> None:
     assert normalize(machine)["isActive"] is True
 
 
+def _more_pw_machines() -> None:
+    for n in range(3, 3 + MIN_INSTANCE_TABLE):
+        PwMachine.create(id=f"z{n:02d}", name=f"M{n}", organization="o1", active=n % 2, meta=None)
+
+
+@pytest.mark.usefixtures("pw_data")
+def test_peewee_list_read_as_a_table_matches_reading_each_instance() -> None:
+    _more_pw_machines()  # enough instances for the column-wise pass
+    machines = list(PwMachine.select().order_by(PwMachine.id))
+    machines[1].__data__["active"] = 0  # raw ints and JSON text are converted column-wise too
+    machines[1].__data__["meta"] = "[1, 2]"
+    assert instance_rows(_Normalizer({}), machines, normalize_peewee) is not None  # that pass
+    one_by_one = [normalize(m, keys={"name": "title"}) for m in machines]
+    assert normalize(machines, keys={"name": "title"}) == one_by_one
+    assert one_by_one[1] == {
+        "id": "m2",
+        "title": "Pong",
+        "organizationId": "o1",
+        "isActive": False,
+        "meta": [1, 2],
+    }
+
+
+@pytest.mark.usefixtures("pw_data")
+def test_peewee_list_of_instances_with_different_columns_is_read_one_by_one() -> None:
+    _more_pw_machines()
+    full = list(PwMachine.select().order_by(PwMachine.id))
+    (partial,) = PwMachine.select(PwMachine.id).where(PwMachine.id == "m2")
+    full[1] = partial
+    assert normalize(full) == [normalize(m) if m is not partial else {"id": "m2"} for m in full]
+
+
+@pytest.mark.usefixtures("pw_data")
+def test_bad_value_in_a_list_of_instances_names_its_row_and_column() -> None:
+    _more_pw_machines()
+    machines = list(PwMachine.select().order_by(PwMachine.id))
+    machines[1].__data__["name"] = object()
+    with pytest.raises(NormalizationError) as caught:
+        normalize(machines)
+    assert caught.value.path == "[1].name"
+
+
 # --- SQLAlchemy ---------------------------------------------------------------------------
 
 
@@ -388,6 +431,24 @@ def test_sqlalchemy_back_reference_to_an_ancestor_is_left_out(session: Session) 
     assert "organization" not in sa.inspect(org.machines[0]).unloaded
     result = normalize(org)
     assert "organization" not in result["machines"][0]
+
+
+def test_sqlalchemy_list_read_as_a_table_matches_reading_each_instance(session: Session) -> None:
+    session.add_all(  # enough instances for the column-wise pass
+        SaMachine(id=f"z{n:02d}", name=f"M{n}", organizationId="o1", is_active=n % 2 == 0)
+        for n in range(3, 3 + MIN_INSTANCE_TABLE)
+    )
+    session.commit()
+    machines = list(session.scalars(sa.select(SaMachine).order_by(SaMachine.id)))
+    assert instance_rows(_Normalizer({}), machines, normalize_sqlalchemy) is not None
+    one_by_one = [normalize(m) for m in machines]
+    assert normalize(machines) == one_by_one
+    assert [m["isActive"] for m in one_by_one[:3]] == [True, False, False]
+    # A loaded relationship on one instance: that list is read instance by instance.
+    session.get(SaOrganization, "o1")
+    machines[0].organization  # noqa: B018  (loads it from the identity map)
+    assert normalize(machines)[0]["organization"] == {"id": "o1", "name": "Arcade"}
+    assert "organization" not in normalize(machines)[1]
 
 
 def test_sqlalchemy_rows_become_dicts_by_label(session: Session) -> None:
