@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from itertools import chain, repeat
+from itertools import repeat
 from typing import Any
 from uuid import UUID
 
@@ -187,85 +187,6 @@ def blur_key(value: Any, *, ints: bool) -> Any:
     if cls is list:
         return (LIST, tuple(blur_key(v, ints=ints) for v in value))
     return value
-
-
-class Depths:
-    """The containers of a canonical value depth by depth, walked once with C-level passes.
-
-    Each depth is ``(containers, types)``: the dicts and lists found there (``value`` itself
-    first) and the types of the values they hold. :func:`identical` and the tenant guard both
-    read it, so a case's result is walked once for both.
-    """
-
-    __slots__ = ("_levels", "value")
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-        self._levels: list[tuple[list[Any], set[type]]] | None = None
-
-    @property
-    def levels(self) -> list[tuple[list[Any], set[type]]]:
-        if self._levels is None:
-            self._levels = list(_levels(self.value))
-        return self._levels
-
-    def holds_bool(self) -> bool:
-        return any(bool in found for _, found in self.levels)
-
-
-def identical(a: Any, b: Any, *, depths: tuple[Depths, Depths] | None = None) -> bool:
-    """Two canonical values that are equal with nothing left to interpret.
-
-    This is the equal path of :func:`harness.compare.compare` in a few C-level passes per depth.
-    Python's ``==`` decides, except where it is looser than ``compare``: ``True == 1``. So when
-    either side holds a bool, the leaf types must agree position by position, with the dict keys
-    in the same order so that positions line up. (``1 == 1.0`` is equal for ``compare`` too.)
-    False means "look closer": the values may still be equal within the tolerance, or with the
-    keys of a dict in another order. ``depths``: the two values' :class:`Depths`, when at hand.
-    """
-    if a != b:
-        return False
-    if a.__class__ not in CONTAINER_TYPES:
-        return a.__class__ is b.__class__
-    depths_a, depths_b = depths or (Depths(a), Depths(b))
-    if not (depths_a.holds_bool() or depths_b.holds_bool()):
-        return True
-    for (level_a, _), (level_b, _) in zip(depths_a.levels, depths_b.levels, strict=True):
-        if _keys(level_a) != _keys(level_b):
-            return False
-        if list(map(type, _values(level_a))) != list(map(type, _values(level_b))):
-            return False
-    return True
-
-
-def _levels(value: Any) -> Iterator[tuple[list[Any], set[type]]]:
-    level = [value] if value.__class__ in CONTAINER_TYPES else []
-    while level:
-        found = set(map(type, _values(level)))
-        yield level, found
-        if found.isdisjoint(CONTAINER_TYPES):
-            return
-        values = list(_values(level))
-        level = (
-            values
-            if found <= CONTAINER_TYPES
-            else [v for v in values if v.__class__ is dict or v.__class__ is list]
-        )
-
-
-def _values(level: list[Any]) -> Iterator[Any]:
-    """The values held by a list of containers, in order; all in C for a level of rows."""
-    found = set(map(type, level))
-    if found == {dict}:
-        return chain.from_iterable(map(dict.values, level))
-    if found == {list}:
-        return chain.from_iterable(level)
-    return chain.from_iterable(c.values() if c.__class__ is dict else c for c in level)
-
-
-def _keys(level: list[Any]) -> list[str]:
-    """The keys of the dicts in a list of containers, in order."""
-    return list(chain.from_iterable(c for c in level if c.__class__ is dict))
 
 
 def near(a: int | float, b: int | float, tolerance: float) -> bool:

@@ -1,7 +1,7 @@
 """``compare()``: are two normalized results the same, and if not, why.
 
 The verdict comes from fast paths that never call DeepDiff. Results that are identical (Python's
-``==`` holds and the types agree position by position, :func:`~harness.canonical.identical`) are
+``==`` holds and the types agree position by position, :func:`~harness.depths.identical`) are
 equal at once. Otherwise each top-level row gets a hashable key
 (:func:`~harness.canonical.canonical_key`, or for flat rows simply the tuple of its values),
 and the keys are compared as a sequence (``ordered=True``) or counted as a multiset
@@ -37,8 +37,8 @@ from harness.canonical import (
     canonical_key,
     close,
     gc_paused,
-    identical,
 )
+from harness.depths import identical
 from harness.explain import Side, explain_ordered, explain_unordered, explain_values
 from harness.paths import PathFilter, compile_paths, sort_token
 from harness.results import Comparison

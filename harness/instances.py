@@ -71,8 +71,30 @@ class Plan:
         return replace(self, columns=columns, relations=relations)
 
     @cached_property
-    def column_attrs(self) -> frozenset[str]:
-        return frozenset(attr for attr, _, _ in self.columns)
+    def readers(self) -> dict[tuple[str, ...], _Reader | None]:
+        """:func:`instance_rows`'s readers, by the attributes an instance holds (None: no table)."""
+        return {}
+
+    def reader(self, held: tuple[str, ...]) -> _Reader | None:
+        """How to read instances holding the attributes ``held`` column-wise, or None."""
+        attrs = frozenset(attr for attr, _, _ in self.columns)
+        present = set(held)
+        present.discard(SA_STATE)
+        if not present <= attrs:
+            return None  # a loaded relationship, or an attribute the side set
+        columns = [column for column in self.columns if column[0] in present]
+        keys = tuple(key for _, key, _ in columns)
+        kinds = tuple(kind for _, _, kind in columns)
+        if not columns:
+            return _Reader(None, keys, kinds)
+        return _Reader(itemgetter(*(attr for attr, _, _ in columns)), keys, kinds)
+
+
+@dataclass(frozen=True)
+class _Reader:
+    getter: Callable[[Any], Any] | None  # None: no column loaded
+    keys: tuple[str, ...]
+    kinds: tuple[int, ...]
 
 
 def _without_collisions(
@@ -217,21 +239,20 @@ def instance_rows(
         datas = list(map(_DICT, items))
     if len(set(map(len, datas))) != 1:
         return None
-    present = set(datas[0])
-    present.discard(SA_STATE)
-    if not present <= plan.column_attrs:
-        return None  # a loaded relationship, or an attribute the side set
-    columns = [column for column in plan.columns if column[0] in present]
-    keys = tuple(key for _, key, _ in columns)
-    kinds = tuple(kind for _, _, kind in columns)
-    if not columns:
-        return [()] * len(items), keys, kinds
-    getter = itemgetter(*(attr for attr, _, _ in columns))
+    held = tuple(datas[0])
+    readers = plan.readers
+    if held not in readers:
+        readers[held] = plan.reader(held)
+    reader = readers[held]
+    if reader is None:
+        return None
+    if reader.getter is None:
+        return [()] * len(items), reader.keys, reader.kinds
     # Every instance holds as many entries as the first, and each of the first one's: the same.
     try:
-        values = list(map(getter, datas))
+        values = list(map(reader.getter, datas))
     except KeyError:
         return None
-    if len(columns) == 1:  # itemgetter of one name gives the value, not a tuple
+    if len(reader.keys) == 1:  # itemgetter of one name gives the value, not a tuple
         values = [(value,) for value in values]
-    return values, keys, kinds
+    return values, reader.keys, reader.kinds

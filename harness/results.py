@@ -58,6 +58,7 @@ class Observation:
     ms: float = 0.0
     statements: tuple[Statement, ...] = ()
     changes: Any = None  # row changes in the watched tables (writing pairs), normalized
+    flat_bools: bool | None = None  # what normalize_rows() told of ``value`` (not recorded)
 
     @property
     def queries(self) -> int:

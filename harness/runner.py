@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from harness import changes as row_changes
-from harness.canonical import Depths, identical
 from harness.compare import EQUAL, compare
+from harness.depths import Depths, identical
 from harness.errors import NormalizationError
-from harness.normalize import normalize
+from harness.normalize import normalize_rows
 from harness.registry import Case, Context, Pair
 from harness.results import CaseResult, Diff, Observation, SideError, SideSummary
 from harness.tenancy import find_leaks
@@ -161,9 +161,9 @@ def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> O
                 elapsed = (time.perf_counter() - started) * 1000.0
                 log.stop()
                 statements = tuple(recorded)
-            canonical = normalize(value, keys=pair.options.keys)
+            canonical, flat_bools = normalize_rows(value, keys=pair.options.keys)
             if pair.normalize_hook is not None:
-                canonical = pair.normalize_hook(canonical)
+                canonical, flat_bools = pair.normalize_hook(canonical), None
             changes = None
             if watch:
                 wall_end = datetime.now(UTC)
@@ -180,7 +180,14 @@ def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> O
         return Observation(
             side, error=_side_error(side, exc, log.last_sql), ms=elapsed, statements=statements
         )
-    return Observation(side, value=canonical, ms=elapsed, statements=statements, changes=changes)
+    return Observation(
+        side,
+        value=canonical,
+        ms=elapsed,
+        statements=statements,
+        changes=changes,
+        flat_bools=flat_bools,
+    )
 
 
 def _side_error(side: str, exc: BaseException, sql: str | None) -> SideError:
@@ -219,8 +226,15 @@ def judge(
             legacy_value, new_value, legacy_changes, new_changes = row_changes.match_fresh_values(
                 legacy, new
             )
-        # Walked once here for both the equal path and the tenant guard.
-        depths = Depths(legacy_value), Depths(new_value)
+        # Walked once here for both the equal path and the tenant guard; not at all when
+        # normalizing found flat tables (and nothing has replaced the values since).
+        if pair.options.writes:
+            depths = Depths(legacy_value), Depths(new_value)
+        else:
+            depths = (
+                Depths.of(legacy_value, legacy.flat_bools),
+                Depths.of(new_value, new.flat_bools),
+            )
         if identical(legacy_value, new_value, depths=depths):
             comparison = EQUAL
         else:

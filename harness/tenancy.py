@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from operator import methodcaller
 from typing import Any
 
-from harness.canonical import Depths
+from harness.depths import Depths
 
 TENANT_COLUMN = "organizationId"
 _TENANT_OF = methodcaller("get", TENANT_COLUMN)
@@ -35,8 +35,8 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
 def _tenants(depths: Depths) -> set[Any]:
     """Every value under the tenant column, at any depth: a few C-level passes per depth."""
     found: set[Any] = set()
-    for level, _ in depths.levels:
-        found.update(map(_TENANT_OF, [c for c in level if c.__class__ is dict]))
+    for depth in depths.levels:
+        found.update(map(_TENANT_OF, depth.dicts()))
     return found
 
 
@@ -44,7 +44,7 @@ def find_leaks(tenant_id: str, **sides: Any) -> tuple[str, ...]:
     """Human-readable findings, e.g. ``legacy: [3].organizationId = 'org-b' (case tenant 'org-a')``.
 
     Each side is a canonical value or a tuple of them; any of them may come as its
-    :class:`~harness.canonical.Depths` when the caller has walked it already.
+    :class:`~harness.depths.Depths` when the caller has walked it already.
     """
     found: list[str] = []
     for side, values in sides.items():

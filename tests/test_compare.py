@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from harness.canonical import canonical_key
 from harness.compare import compare
+from harness.depths import Depths, identical
 from harness.errors import ConfigError
-from harness.normalize import normalize
+from harness.normalize import normalize, normalize_rows
 from harness.results import MAX_DIFF_ENTRIES, Change, Diff, RowCount
 
 NAIVE = datetime(2024, 5, 1, 12, 0)
@@ -375,3 +376,20 @@ def test_any_rows_agree_with_the_definition(
 def test_ignore_agrees_with_leaving_the_key_out(legacy: list[Any], new: list[Any]) -> None:
     expected = reference_equal(without(legacy, "a"), without(new, "a"))
     assert compare(legacy, new, ordered=False, ignore=["a"]).equal is expected
+
+
+@pytest.mark.parametrize(
+    ("legacy", "new"),
+    [
+        pytest.param([{"b": True, "n": 1}], [{"b": 1, "n": 1}], id="bool-vs-int"),
+        pytest.param([{"x": True, "y": 1}], [{"y": True, "x": 1}], id="keys-reordered"),
+    ],
+)
+def test_identical_with_flat_tables_told_by_normalize_still_sees_bools(
+    legacy: Any, new: Any
+) -> None:
+    (left, told_left), (right, told_right) = normalize_rows(legacy), normalize_rows(new)
+    depths = Depths.of(left, told_left), Depths.of(right, told_right)
+    assert left == right  # Python's == cannot tell
+    assert not identical(left, right, depths=depths)
+    assert identical(left, [dict(row) for row in left], depths=(depths[0], depths[0]))

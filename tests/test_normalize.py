@@ -29,7 +29,14 @@ from sqlalchemy.orm import (
 from harness.compare import compare
 from harness.errors import NormalizationError
 from harness.instances import instance_rows, normalize_peewee, normalize_sqlalchemy
-from harness.normalize import MIN_INSTANCE_TABLE, KeyCollisionError, _Normalizer, coerce, normalize
+from harness.normalize import (
+    MIN_INSTANCE_TABLE,
+    KeyCollisionError,
+    _Normalizer,
+    coerce,
+    normalize,
+    normalize_rows,
+)
 
 
 class Color(enum.Enum):
@@ -141,6 +148,26 @@ def test_flat_rows_are_returned_in_a_new_list() -> None:
     result = normalize(rows)
     result.append({"a": 3})
     assert len(rows) == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "flat_bools"),
+    [
+        pytest.param([{"a": 1, "b": "x"}, {"a": 2, "b": None}], False, id="scalar-rows"),
+        pytest.param([{"a": 1, "b": True}], True, id="a-bool"),
+        pytest.param(
+            [{"at": datetime(2024, 5, 1), "n": Decimal("1.5")}] * 2, False, id="tagged-scalars"
+        ),
+        pytest.param([{"a": 1, "tags": ["x"]}], None, id="a-nested-list"),
+        pytest.param([{"a": 1, "child": {"b": True}}], None, id="a-nested-dict"),
+        pytest.param({"a": 1}, None, id="not-a-list"),
+        pytest.param([1, 2], None, id="scalars"),
+    ],
+)
+def test_normalize_rows_tells_what_a_flat_table_holds(value: Any, flat_bools: Any) -> None:
+    canonical, told = normalize_rows(value)
+    assert canonical == normalize(value)
+    assert told is flat_bools
 
 
 def test_keys_rename_at_every_level() -> None:

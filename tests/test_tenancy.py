@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from harness.depths import Depths
+from harness.normalize import normalize_rows
 from harness.tenancy import find_leaks
 
 
@@ -27,4 +31,16 @@ def test_a_leak_is_reported_with_its_side_and_path_at_any_depth() -> None:
 def test_a_tenant_id_of_another_type_is_a_leak() -> None:
     assert find_leaks("1", new={"organizationId": 1}) == (
         "new: organizationId = 1 (case tenant '1')",
+    )
+
+
+def test_a_flat_table_told_by_normalize_is_checked_without_walking_again() -> None:
+    rows = [{"id": i, "organizationId": "org-1", "at": datetime(2025, 1, i + 1)} for i in range(20)]
+    rows[13]["organizationId"] = "org-2"
+    canonical, flat_bools = normalize_rows(rows)
+    assert flat_bools is False
+    told = Depths.of(canonical, flat_bools)
+    assert len(told.levels) == 2  # the rows, not their tagged scalars
+    assert find_leaks("org-1", new=told) == (
+        "new: [13].organizationId = 'org-2' (case tenant 'org-1')",
     )
