@@ -131,7 +131,9 @@ def test_case_overhead(benchmark: Any, shelf: Any, mode: str, rows: int) -> None
         benchmark(run_bare, bare_engine, bare_db, rows)
     else:
         planned = PlannedCase(
-            pair=widget_pair(), label=f"{rows} rows", case=Case(params={"limit": rows}, tenant_id="org-1")
+            pair=widget_pair(),
+            label=f"{rows} rows",
+            case=Case(params={"limit": rows}, tenant_id="org-1"),
         )
         result = benchmark(run_case, planned, target, order_seed=0, now=NOW)
         assert result.status == "equal", result.diff or result.error
@@ -168,7 +170,9 @@ def test_case_overhead_goal(request: pytest.FixtureRequest, shelf: Any, capsys: 
 
     lines, ratios = [], {}
     for rows in ROWS:
-        planned = PlannedCase(widget_pair(), f"{rows} rows", Case(params={"limit": rows}, tenant_id="org-1"))
+        planned = PlannedCase(
+            widget_pair(), f"{rows} rows", Case(params={"limit": rows}, tenant_id="org-1")
+        )
         lat = measure_pair(
             [planned],
             target,

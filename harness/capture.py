@@ -19,11 +19,12 @@ MAX_PARAMS_TEXT = 300
 class StatementLog:
     """The statements of one side while a recording is active; ``last_sql`` survives an error."""
 
-    __slots__ = ("_active", "last_sql", "statements")
+    __slots__ = ("_active", "last_sql", "started", "statements")
 
     def __init__(self) -> None:
         self.statements: list[Statement] = []
         self.last_sql: str | None = None
+        self.started = 0.0  # perf_counter() when the statement in flight was sent
         self._active = False
 
     def start(self) -> list[Statement]:
@@ -74,22 +75,21 @@ def instrument_engine(engine: Any, log: StatementLog) -> None:
     """Record the statements of a SQLAlchemy ``engine`` into ``log`` while it is recording."""
     from sqlalchemy import event
 
+    # A side's statements run one after another on one connection, so one start time will do.
     @event.listens_for(engine, "before_cursor_execute")
     def _before(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
     ) -> None:
         if log.active:
             log.last_sql = statement
-            conn.info.setdefault("harness_started", []).append(time.perf_counter())
+            log.started = time.perf_counter()
 
     @event.listens_for(engine, "after_cursor_execute")
     def _after(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
     ) -> None:
         if log.active:
-            started = conn.info.get("harness_started")
-            begun = started.pop() if started else time.perf_counter()
-            log.add(statement, parameters, (time.perf_counter() - begun) * 1000.0)
+            log.add(statement, parameters, (time.perf_counter() - log.started) * 1000.0)
 
 
 def peewee_database_class(base: Any) -> Any:

@@ -205,8 +205,8 @@ def _table(walker: _Normalizer, items: list[Any]) -> list[Any] | None:
             return None
         handler = _HANDLERS.get(cls) or _resolve(cls)
         if handler is normalize_peewee or handler is normalize_sqlalchemy:
-            found = instance_rows(walker, items, handler)
-            return None if found is None else _rows(walker, *found)
+            read = instance_rows(walker, items, handler)
+            return None if read is None else _rows(walker, *read)
         return None
     every_name = set(chain.from_iterable(items))
     if any(name.__class__ is not str for name in every_name):

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from harness import changes as row_changes
@@ -40,7 +41,7 @@ class PlannedCase:
     label: str
     case: Case
 
-    @property
+    @cached_property
     def id(self) -> str:
         return f"{self.pair.name}[{self.label}]"
 
@@ -125,7 +126,7 @@ class SideTransaction:
         return [d[0] for d in cursor.description], list(cursor.fetchall())
 
     def _run_new(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        cursor = self._conn.connection.driver_connection.cursor()
+        cursor = self._conn.connection.cursor()
         try:
             cursor.execute(sql)
             return [d[0] for d in cursor.description], list(cursor.fetchall())
