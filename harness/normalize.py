@@ -233,23 +233,41 @@ def _rows(
     kinds: tuple[int, ...] | None,
 ) -> list[dict[str, Any]]:
     """Dict rows from value tuples, each column typed in one C-level pass and converted as one."""
+    founds = [set(map(type, column)) for column in zip(*values, strict=True)]
+    layout = (names, kinds)
+    known = _LAYOUTS.get(layout)
+    if known is not None and known[0] == founds:  # typed as the last table of this layout
+        build, converters, flat_bools = known[1:]
+    else:
+        build, converters, flat_bools, reusable = _layout(walker, names, kinds, founds)
+        if reusable:
+            if len(_LAYOUTS) >= MAX_LAYOUTS:
+                _LAYOUTS.clear()
+            _LAYOUTS[layout] = (founds, build, converters, flat_bools)
+    rows = build(values, *converters)
+    if flat_bools is not None:
+        walker.flat_tables[id(rows)] = flat_bools
+    return rows
+
+
+def _layout(
+    walker: _Normalizer, names: tuple[str, ...], kinds: tuple[int, ...] | None, founds: list[Any]
+) -> tuple[Any, list[Any], bool | None, bool]:
+    """The row builder and converters for columns of these types; whether the rows are flat
+    (and then whether they hold a bool); whether this can be reused by a later normalize() call
+    (not when a converter calls back into this one's walker)."""
     modes: list[int] = []
     converters: list[Callable[[Any], Any] | None] = []
     flat, bools = True, False
-    for index, column in enumerate(zip(*values, strict=True)):
-        name = names[index]
-        found = set(map(type, column))
-        mode, convert = _converter(walker, name, kinds[index] if kinds else PLAIN, found)
+    for index, found in enumerate(founds):
+        mode, convert = _converter(walker, names[index], kinds[index] if kinds else PLAIN, found)
         modes.append(mode)
         converters.append(convert)
         if mode == AS_IS:
             bools = bools or bool in found
         elif convert not in _SCALAR_FORMS:  # anything may come out of it
             flat = False
-    rows = row_builder(names, tuple(modes))(values, *converters)
-    if flat:
-        walker.flat_tables[id(rows)] = bools
-    return rows
+    return row_builder(names, tuple(modes)), converters, (bools if flat else None), flat
 
 
 def _converter(
@@ -360,6 +378,11 @@ def _unsupported(walker: _Normalizer, value: Any) -> Any:
 
 # Converters whose output is a scalar or a tagged scalar, never a bool or a container of rows.
 _SCALAR_FORMS = frozenset(SCALAR_CONVERTERS.values())
+
+# By (column names, kinds): the column types last seen and what was worked out from them. A
+# pair's result has the same layout every case, so this is looked up rather than worked out.
+_LAYOUTS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+MAX_LAYOUTS = 1024
 
 _HANDLERS: dict[type, Handler] = {
     dict: _dict,

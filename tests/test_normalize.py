@@ -170,6 +170,14 @@ def test_normalize_rows_tells_what_a_flat_table_holds(value: Any, flat_bools: An
     assert told is flat_bools
 
 
+def test_a_layout_seen_before_with_other_column_types_is_worked_out_again() -> None:
+    ints = [{"a": 1, "n": Decimal("1.5")}, {"a": 2, "n": None}]
+    bools = [{"a": True, "n": Decimal("2")}, {"a": False, "n": Decimal("2.5")}]
+    assert normalize_rows(ints) == ([{"a": 1, "n": 1.5}, {"a": 2, "n": None}], False)
+    assert normalize_rows(bools) == ([{"a": True, "n": 2}, {"a": False, "n": 2.5}], True)
+    assert normalize_rows(ints) == ([{"a": 1, "n": 1.5}, {"a": 2, "n": None}], False)
+
+
 def test_keys_rename_at_every_level() -> None:
     value = {"organization_id": 1, "items": [{"organization_id": 2}], "other": [{"x": 1}]}
     result = normalize(value, keys={"organization_id": "organizationId"})
