@@ -49,6 +49,8 @@ def find_leaks(tenant_id: str, **sides: Any) -> tuple[str, ...]:
     found: list[str] = []
     for side, values in sides.items():
         for part in values if isinstance(values, tuple) else (values,):
+            if part is None:  # no result, or no row changes (a pair that reads)
+                continue
             depths = part if isinstance(part, Depths) else Depths(part)
             if _tenants(depths) <= {tenant_id, None}:
                 continue  # the common verdict; paths are worked out only for a leak
