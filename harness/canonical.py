@@ -92,8 +92,12 @@ def decimal_value(value: Decimal) -> int | float:
         numerator, denominator = value.as_integer_ratio()
     except (ValueError, OverflowError):  # NaN, infinity
         return math.nan if value.is_nan() else float(value)
-    # Both divisions round correctly: n / d is the float nearest the Decimal, as float() is.
-    return numerator if denominator == 1 else numerator / denominator
+    if denominator == 1:
+        return numerator
+    try:  # rounds correctly: the float nearest the Decimal, as float() gives it
+        return numerator / denominator
+    except OverflowError:  # beyond the largest float
+        return float(value)
 
 
 # Exact-type conversions of scalars; subclasses are resolved by normalize and cached there.

@@ -102,7 +102,7 @@ def normalize_rows(value: Any, *, keys: Mapping[str, str] = _NO_KEYS) -> tuple[A
     The second item is None, unless ``value`` became a list of dict rows whose values are all
     scalars or tagged scalars (``{"$datetime": ...}``): then it tells whether any of them is a
     bool. The per-case checks use it instead of walking the rows again
-    (:meth:`harness.depths.Depths.of_table`).
+    (:meth:`harness.depths.Depths.of`).
     """
     walker = _Normalizer(keys)
     try:
@@ -263,9 +263,8 @@ def _layout(
         mode, convert = _converter(walker, names[index], kinds[index] if kinds else PLAIN, found)
         modes.append(mode)
         converters.append(convert)
-        if mode == AS_IS:
-            bools = bools or bool in found
-        elif convert not in _SCALAR_FORMS:  # anything may come out of it
+        bools = bools or bool in found  # passed through as they are, converted or not
+        if mode != AS_IS and convert not in _SCALAR_FORMS:  # anything may come out of it
             flat = False
     return row_builder(names, tuple(modes)), converters, (bools if flat else None), flat
 

@@ -113,12 +113,23 @@ class SideTransaction:
 
     def __exit__(self, *exc: object) -> None:
         if self.side == "legacy":
-            self._txn.__exit__(_Undo, _Undo(), None)
+            db = self.target.legacy_db
+            if db.transaction_depth() == 1:
+                self._txn.__exit__(_Undo, _Undo(), None)
+            elif not db.is_closed():  # the side left a transaction of its own open: undo all
+                while db.transaction_depth():
+                    db.pop_transaction()
+                db.rollback()
             return
         try:
             self._session.close()
         finally:
-            self._trans.rollback()
+            if self._conn.get_transaction() is self._trans:
+                self._trans.rollback()
+            elif self._conn.in_transaction():
+                # The side committed the connection itself and went on in a transaction of
+                # its own: the held connection must be clean for the next case.
+                self._conn.rollback()
 
     def _run_legacy(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         cursor = self.target.legacy_db.cursor()

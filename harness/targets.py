@@ -217,6 +217,8 @@ class Target:
         conn = self._new_connection
         if conn is None or conn.closed or conn.invalidated:
             conn = self._new_connection = self.engine.connect()
+        elif conn.in_transaction():  # a case whose rollback failed half-way: start clean
+            conn.rollback()
         return conn
 
     def close(self) -> None:
@@ -282,12 +284,20 @@ def _fixed_text_savepoints(dialect: Any) -> None:
 
 
 def _execute_fixed(conn: Any, sql: str) -> None:
-    """Run framing SQL on a Connection's DB-API connection: no compile, no statement events."""
-    cursor = conn.connection.cursor()
+    """Run framing SQL on a Connection's DB-API connection: no compile, no statement events.
+
+    When the driver refuses it (a PostgreSQL transaction already aborted, a lost connection),
+    the statement goes again through SQLAlchemy, so that the side sees SQLAlchemy's own error
+    (a ``DBAPIError``) and a lost connection is invalidated, as with SQLAlchemy's savepoints.
+    """
     try:
-        cursor.execute(sql)
-    finally:
-        cursor.close()
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+    except Exception:
+        conn.exec_driver_sql(sql)
 
 
 def _create_peewee(

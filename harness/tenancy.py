@@ -32,11 +32,17 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
                 yield from _walk(item, f"{path}[{index}]")
 
 
-def _tenants(depths: Depths) -> set[Any]:
-    """Every value under the tenant column, at any depth: a few C-level passes per depth."""
+def _tenants(depths: Depths) -> set[Any] | None:
+    """Every value under the tenant column, at any depth: a few C-level passes per depth.
+
+    None when one is a list or a dict (a binary id is ``{"$bytes": ...}``): no set holds it.
+    """
     found: set[Any] = set()
-    for depth in depths.levels:
-        found.update(map(_TENANT_OF, depth.dicts()))
+    try:
+        for depth in depths.levels:
+            found.update(map(_TENANT_OF, depth.dicts()))
+    except TypeError:
+        return None
     return found
 
 
@@ -52,7 +58,8 @@ def find_leaks(tenant_id: str, **sides: Any) -> tuple[str, ...]:
             if part is None:  # no result, or no row changes (a pair that reads)
                 continue
             depths = part if isinstance(part, Depths) else Depths(part)
-            if _tenants(depths) <= {tenant_id, None}:
+            tenants = _tenants(depths)
+            if tenants is not None and tenants <= {tenant_id, None}:
                 continue  # the common verdict; paths are worked out only for a leak
             for path, org in _walk(depths.value, ""):
                 if org is not None and org != tenant_id:

@@ -383,6 +383,11 @@ def test_ignore_agrees_with_leaving_the_key_out(legacy: list[Any], new: list[Any
     [
         pytest.param([{"b": True, "n": 1}], [{"b": 1, "n": 1}], id="bool-vs-int"),
         pytest.param([{"x": True, "y": 1}], [{"y": True, "x": 1}], id="keys-reordered"),
+        pytest.param(
+            [{"id": 1, "x": Decimal("1.5")}, {"id": 2, "x": True}],
+            [{"id": 1, "x": 1.5}, {"id": 2, "x": 1}],
+            id="bool-in-a-converted-column",
+        ),
     ],
 )
 def test_identical_with_flat_tables_told_by_normalize_still_sees_bools(

@@ -75,6 +75,7 @@ SCALARS = [
     pytest.param(Decimal("2"), 2, id="decimal-integral"),
     pytest.param(Decimal("12345678901234567890"), 12345678901234567890, id="decimal-big-int"),
     pytest.param(Decimal("1E+2"), 100, id="decimal-exponent"),
+    pytest.param(Decimal("1" + "0" * 400 + ".5"), math.inf, id="decimal-beyond-float"),
     pytest.param(datetime(2024, 5, 1, 12), {"$datetime": "2024-05-01T12:00:00Z"}, id="naive"),
     pytest.param(AWARE, {"$datetime": "2024-05-01T12:00:00Z"}, id="aware-to-utc"),
     pytest.param(
@@ -155,6 +156,7 @@ def test_flat_rows_are_returned_in_a_new_list() -> None:
     [
         pytest.param([{"a": 1, "b": "x"}, {"a": 2, "b": None}], False, id="scalar-rows"),
         pytest.param([{"a": 1, "b": True}], True, id="a-bool"),
+        pytest.param([{"x": Decimal("1.5")}, {"x": True}], True, id="a-bool-in-a-converted-column"),
         pytest.param(
             [{"at": datetime(2024, 5, 1), "n": Decimal("1.5")}] * 2, False, id="tagged-scalars"
         ),

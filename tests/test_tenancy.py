@@ -44,3 +44,10 @@ def test_a_flat_table_told_by_normalize_is_checked_without_walking_again() -> No
     assert find_leaks("org-1", new=told) == (
         "new: [13].organizationId = 'org-2' (case tenant 'org-1')",
     )
+
+
+def test_a_tenant_value_that_is_a_tagged_scalar_is_a_leak() -> None:
+    rows = normalize_rows([{"id": 1, "organizationId": b"\x01"}])[0]  # a binary id
+    assert find_leaks("org-1", legacy=rows) == (
+        "legacy: [0].organizationId = {'$bytes': '01'} (case tenant 'org-1')",
+    )

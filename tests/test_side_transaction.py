@@ -1,0 +1,120 @@
+"""Each side runs in a transaction that is always undone, and leaves the connection clean.
+
+Against the real databases: whatever a side does with its session or database, the next case
+starts from the same state on a usable connection, and errors are the ORM's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import text
+
+from harness.registry import Context
+from harness.runner import NOW, SideTransaction
+from harness.targets import Target, open_target
+
+INSERT = "INSERT INTO probe (x) VALUES (1)"
+
+
+@pytest.fixture
+def target(db_url: str | None) -> Iterator[Target]:
+    with open_target(db_url) as opened:
+        with opened.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE probe (x INTEGER)"))
+        yield opened
+
+
+def run_side(target: Target, side: str, func: Callable[[Context], Any]) -> str:
+    ctx = Context(tenant_id=None, user_id=None, now=NOW, side=side)
+    try:
+        with SideTransaction(target, side, ctx):
+            func(ctx)
+    except Exception as exc:
+        return type(exc).__name__
+    return "ok"
+
+
+def rows_seen(target: Target, side: str) -> int:
+    seen: list[int] = []
+
+    def count(ctx: Context) -> None:
+        if side == "legacy":
+            assert ctx.db is not None
+            seen.append(ctx.db.execute_sql("SELECT COUNT(*) FROM probe").fetchone()[0])
+        else:
+            assert ctx.session is not None
+            seen.append(ctx.session.execute(text("SELECT COUNT(*) FROM probe")).scalar_one())
+
+    assert run_side(target, side, count) == "ok"
+    return seen[0]
+
+
+def new_insert(ctx: Context) -> None:
+    assert ctx.session is not None
+    ctx.session.execute(text(INSERT))
+
+
+def test_session_commit_and_rollback_are_undone(target: Target) -> None:
+    def commit_then_write(ctx: Context) -> None:
+        assert ctx.session is not None
+        new_insert(ctx)
+        ctx.session.commit()
+        new_insert(ctx)
+
+    def rollback_then_write(ctx: Context) -> None:
+        assert ctx.session is not None
+        new_insert(ctx)
+        ctx.session.rollback()
+        new_insert(ctx)
+
+    for side_func in (commit_then_write, rollback_then_write, commit_then_write):
+        assert run_side(target, "new", side_func) == "ok"
+        assert rows_seen(target, "new") == 0
+        assert rows_seen(target, "legacy") == 0
+
+
+def test_a_side_that_commits_the_connection_leaves_it_clean(target: Target) -> None:
+    def commit_connection_then_write(ctx: Context) -> None:
+        assert ctx.session is not None
+        ctx.session.connection().commit()
+        new_insert(ctx)  # in a transaction the session begins itself
+
+    assert run_side(target, "new", commit_connection_then_write) == "ok"
+    conn = target.new_connection()
+    assert not conn.in_transaction()
+    # The write after the commit was undone, and both sides can go on (SQLite: no lock left).
+    assert rows_seen(target, "legacy") == 0
+    assert rows_seen(target, "new") == 0
+
+
+def test_a_legacy_transaction_left_open_is_undone_every_case(target: Target) -> None:
+    def open_and_write(ctx: Context) -> None:
+        assert ctx.db is not None
+        ctx.db.transaction().__enter__()  # never left: peewee's transaction stack is 2 deep
+        ctx.db.execute_sql(INSERT)
+
+    for _ in range(3):
+        assert run_side(target, "legacy", open_and_write) == "ok"
+        assert target.legacy_db.transaction_depth() == 0
+        assert rows_seen(target, "legacy") == 0
+    assert rows_seen(target, "new") == 0
+
+
+def test_savepoint_errors_are_sqlalchemy_errors(db_url: str | None, target: Target) -> None:
+    if db_url is None or not db_url.startswith("postgresql"):
+        pytest.skip("only PostgreSQL refuses statements in an aborted transaction")
+
+    def nested_after_an_error(ctx: Context) -> None:
+        assert ctx.session is not None
+        with pytest.raises(sa.exc.DBAPIError):
+            ctx.session.execute(text("SELECT * FROM no_such_table"))
+        ctx.session.begin_nested()
+        with pytest.raises(sa.exc.DBAPIError):  # its SAVEPOINT, in the aborted transaction
+            ctx.session.execute(text("SELECT 1"))
+
+    assert run_side(target, "new", nested_after_an_error) == "ok"
+    assert rows_seen(target, "new") == 0
