@@ -16,6 +16,10 @@ from typing import Any
 from harness.canonical import CONTAINER_TYPES
 
 _IS_CONTAINER = CONTAINER_TYPES.__contains__
+# What a flat table's depths hold, as far as the checks are concerned.
+_ROWS: frozenset[type] = frozenset({dict})
+_BOOLS: frozenset[type] = frozenset({bool})
+_SCALARS: frozenset[type] = frozenset()
 
 
 class Depth:
@@ -95,8 +99,8 @@ class Depths:
         depths = cls(value)
         if flat_bools is not None and value:
             depths._levels = [
-                Depth([value], rows=False, found=frozenset({dict})),
-                Depth(value, rows=True, found=frozenset({bool}) if flat_bools else frozenset()),
+                Depth([value], rows=False, found=_ROWS),
+                Depth(value, rows=True, found=_BOOLS if flat_bools else _SCALARS),
             ]
         return depths
 

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from harness import changes as row_changes
@@ -52,7 +52,12 @@ def side_order(order_seed: int, planned: PlannedCase) -> tuple[str, str]:
     A bit of a hash of both, not ``random.Random(seed)``: seeding a Mersenne Twister costs more
     than a small case's comparison.
     """
-    digest = hashlib.blake2b(f"{order_seed}\0{planned.id}".encode(), digest_size=1).digest()
+    return _order(order_seed, planned.id)
+
+
+@lru_cache(maxsize=65536)
+def _order(order_seed: int, case_id: str) -> tuple[str, str]:
+    digest = hashlib.blake2b(f"{order_seed}\0{case_id}".encode(), digest_size=1).digest()
     return ("legacy", "new") if digest[0] & 1 else ("new", "legacy")
 
 
@@ -91,17 +96,16 @@ class SideTransaction:
     def __enter__(self) -> Callable[[str], tuple[list[str], list[tuple[Any, ...]]]]:
         if self.side == "legacy":
             db = self.target.legacy_db
-            db.connect(reuse_if_open=True)
+            if db.is_closed():
+                db.connect()
             self._txn = db.transaction()
             self._txn.__enter__()
             self.ctx.db = db
             return self._run_legacy
-        from sqlalchemy.orm import Session
-
         self._conn = self.target.new_connection()
         self._trans = self._conn.begin()
         try:
-            self._session = Session(
+            self._session = self.target.session_class(
                 bind=self._conn, join_transaction_mode="create_savepoint", expire_on_commit=False
             )
             self._session.connection()  # send the SAVEPOINT now, before a side is observed

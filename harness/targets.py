@@ -22,6 +22,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -32,6 +33,7 @@ from harness.errors import DatabaseError
 if TYPE_CHECKING:
     import peewee
     from sqlalchemy.engine import URL, Connection, Engine
+    from sqlalchemy.orm import Session
 
 # 'HRNS': marks a SQLite file as a harness fixture, so an existing file is replaced only then.
 SQLITE_APPLICATION_ID = 0x48524E53
@@ -207,6 +209,13 @@ class Target:
         dialect = self.engine.dialect
         cargs, cparams = dialect.create_connect_args(self.engine.url)
         return dialect.loaded_dbapi.connect(*cargs, **cparams)
+
+    @cached_property
+    def session_class(self) -> type[Session]:
+        """SQLAlchemy's ``Session``, imported once the new side is first run."""
+        from sqlalchemy.orm import Session
+
+        return Session
 
     def new_connection(self) -> Connection:
         """The new side's connection, held from case to case as peewee holds the legacy side's.
