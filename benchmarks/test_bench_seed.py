@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from fixtures.data import SCHEMA, ReferenceDataset, generate
-from fixtures.load import Prepared, copy_sql, insert_sql, load, prepare, quote
+from fixtures.load import Prepared, copy_sql, driver_connection, insert_sql, load, prepare, quote
 from harness.targets import Target, open_target
 
 # The database list and the rule for a server that is down (skip locally, fail when CI=true).
@@ -76,26 +76,11 @@ def empty_tables(target: Target) -> None:
         statements = ["TRUNCATE " + ", ".join(quote(dialect, t) for t in tables)]
     else:
         statements = [f"DELETE FROM {quote(dialect, t)}" for t in reversed(tables)]
-    conn: Any
-    if dialect == "sqlite":
-        conn = target.raw_connection()
-        try:
-            for sql in statements:
-                conn.execute(sql)
-            conn.commit()
-        finally:
-            conn.close()
-        return
-    pooled = target.engine.raw_connection()
-    try:
-        conn = pooled.driver_connection
+    with driver_connection(target) as conn:
         cursor = conn.cursor()
         for sql in statements:
             cursor.execute(sql)
         cursor.close()
-        conn.commit()
-    finally:
-        pooled.close()
 
 
 def raw_write(target: Target, prepared: dict[str, Prepared]) -> None:

@@ -38,7 +38,7 @@ from harness.canonical import (
     close,
     gc_paused,
 )
-from harness.depths import identical
+from harness.depths import Depths, identical
 from harness.explain import Side, explain_ordered, explain_unordered, explain_values
 from harness.paths import PathFilter, compile_paths, sort_token
 from harness.results import Comparison
@@ -56,6 +56,7 @@ def compare(
     ignore: Sequence[str] = (),
     float_tolerance: float = 1e-9,
     unordered: Sequence[str] = (),
+    depths: tuple[Depths, Depths] | None = None,
 ) -> Comparison:
     """Compare two canonical values (see :func:`harness.normalize.normalize`).
 
@@ -65,9 +66,10 @@ def compare(
     "same rows, different order: first at [0] ('a' in legacy, 'b' in new)"
 
     A bad ``ignore`` or ``unordered`` path raises :class:`~harness.errors.ConfigError`.
+    ``depths``: the two values' :class:`~harness.depths.Depths`, when the caller has walked them.
     """
     paths = compile_paths(tuple(ignore), tuple(unordered)) if ignore or unordered else None
-    if identical(legacy, new):  # the common verdict, without keying a single row
+    if identical(legacy, new, depths=depths):  # the common verdict, without keying a single row
         return EQUAL
     if legacy.__class__ is list and new.__class__ is list:
         with gc_paused():

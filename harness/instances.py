@@ -176,17 +176,9 @@ def normalize_peewee(walker: Walker, obj: Any) -> dict[str, Any]:
     out = _columns(walker, plan, obj.__data__)
     related = obj.__rel__
     # Three entries (__data__, __rel__, _dirty) are every instance's own; more means extras.
-    if related or len(obj.__dict__) > 3:
-        walker.ancestors.add(id(obj))
-        try:
-            for attr, key in plan.relations:
-                if attr in related:
-                    value = walker.child(related[attr], key)
-                    if value is not SKIP:
-                        out[key] = value
-            _extras(walker, obj, plan, out)
-        finally:
-            walker.ancestors.discard(id(obj))
+    extras = len(obj.__dict__) > 3
+    if related or extras:
+        _nested(walker, obj, plan, related, extras, out)
     return out
 
 
@@ -196,19 +188,33 @@ def normalize_sqlalchemy(walker: Walker, obj: Any) -> dict[str, Any]:
     # The instance dict is InstanceState.dict: what is loaded, without asking the ORM to load.
     attrs = obj.__dict__
     out = _columns(walker, plan, attrs)
-    if plan.relations or not plan.internal.issuperset(attrs):
-        walker.ancestors.add(id(obj))
-        try:
-            for attr, key in plan.relations:
-                if attr in attrs:
-                    value = walker.child(attrs[attr], key)
-                    if value is not SKIP:
-                        out[key] = value
-            if not plan.internal.issuperset(attrs):
-                _extras(walker, obj, plan, out)
-        finally:
-            walker.ancestors.discard(id(obj))
+    extras = not plan.internal.issuperset(attrs)
+    if plan.relations or extras:
+        _nested(walker, obj, plan, attrs, extras, out)
     return out
+
+
+def _nested(
+    walker: Walker,
+    obj: Any,
+    plan: Plan,
+    loaded: Mapping[str, Any],
+    extras: bool,
+    out: dict[str, Any],
+) -> None:
+    """Add to ``out`` the relations found in ``loaded`` and, if ``extras``, the other attributes,
+    with ``obj`` on the path so that a back-reference to it is left out."""
+    walker.ancestors.add(id(obj))
+    try:
+        for attr, key in plan.relations:
+            if attr in loaded:
+                value = walker.child(loaded[attr], key)
+                if value is not SKIP:
+                    out[key] = value
+        if extras:
+            _extras(walker, obj, plan, out)
+    finally:
+        walker.ancestors.discard(id(obj))
 
 
 _DATA = attrgetter("__data__")

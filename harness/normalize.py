@@ -115,20 +115,22 @@ def normalize_rows(value: Any, *, keys: Mapping[str, str] = _NO_KEYS) -> tuple[A
         if exc.collision:
             raise KeyCollisionError(path, str(exc.value)) from None
         raise NormalizationError(path, exc.value) from None
-    return result, walker.flat_tables.get(id(result))
+    flat = walker.flat_table
+    return result, (flat[1] if flat is not None and flat[0] is result else None)
 
 
 class _Normalizer:
     """One normalize() call: the rename map, the ORM objects on the current path, the plans."""
 
-    __slots__ = ("_plans", "ancestors", "flat_tables", "keys")
+    __slots__ = ("_plans", "ancestors", "flat_table", "keys")
 
     def __init__(self, keys: Mapping[str, str]) -> None:
         self.keys = keys
         self.ancestors: set[int] = set()
         self._plans: dict[type, Plan] = {}
-        # id() of each list of flat dict rows made here (all alive in the result) -> holds a bool
-        self.flat_tables: dict[int, bool] = {}
+        # The last list of flat dict rows made, and whether it holds a bool. The top-level
+        # list is made last, so this is about the result when it is that list.
+        self.flat_table: tuple[list[Any], bool] | None = None
 
     def value(self, value: Any) -> Any:
         cls = value.__class__
@@ -215,7 +217,7 @@ def _table(walker: _Normalizer, items: list[Any]) -> list[Any] | None:
         return None
     found = set(map(type, chain.from_iterable(map(dict.values, items))))
     if found <= PASS_TYPES:
-        walker.flat_tables[id(items)] = bool in found
+        walker.flat_table = (items, bool in found)
         return items
     shapes = set(map(tuple, items))
     if len(shapes) != 1:
@@ -246,7 +248,7 @@ def _rows(
             _LAYOUTS[layout] = (founds, build, converters, flat_bools)
     rows = build(values, *converters)
     if flat_bools is not None:
-        walker.flat_tables[id(rows)] = flat_bools
+        walker.flat_table = (rows, flat_bools)
     return rows
 
 
@@ -292,8 +294,9 @@ def _list(walker: _Normalizer, source: Any) -> list[Any]:
             if items is not source:
                 return items
             copy = items[:]
-            if id(items) in walker.flat_tables:
-                walker.flat_tables[id(copy)] = walker.flat_tables.pop(id(items))
+            flat = walker.flat_table
+            if flat is not None and flat[0] is items:
+                walker.flat_table = (copy, flat[1])
             return copy
         if table is not None:
             return table

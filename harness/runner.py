@@ -19,8 +19,8 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from harness import changes as row_changes
-from harness.compare import EQUAL, compare
-from harness.depths import Depths, identical
+from harness.compare import compare
+from harness.depths import Depths
 from harness.errors import NormalizationError
 from harness.normalize import normalize_rows
 from harness.registry import Case, Context, Pair
@@ -242,26 +242,21 @@ def judge(
             legacy_value, new_value, legacy_changes, new_changes = row_changes.match_fresh_values(
                 legacy, new
             )
-        # Walked once here for both the equal path and the tenant guard; not at all when
-        # normalizing found flat tables (and nothing has replaced the values since).
-        if pair.options.writes:
-            depths = Depths(legacy_value), Depths(new_value)
-        else:
-            depths = (
-                Depths.of(legacy_value, legacy.flat_bools),
-                Depths.of(new_value, new.flat_bools),
-            )
-        if identical(legacy_value, new_value, depths=depths):
-            comparison = EQUAL
-        else:
-            comparison = compare(
-                legacy_value,
-                new_value,
-                ordered=pair.options.ordered,
-                ignore=pair.options.ignore,
-                unordered=pair.options.unordered,
-                float_tolerance=pair.options.float_tolerance,
-            )
+        # Walked once here for both the comparison's equal path and the tenant guard; not at
+        # all when normalizing found flat tables (a hint only for the very value it returned).
+        depths = (
+            Depths.of(legacy_value, legacy.flat_bools if legacy_value is legacy.value else None),
+            Depths.of(new_value, new.flat_bools if new_value is new.value else None),
+        )
+        comparison = compare(
+            legacy_value,
+            new_value,
+            ordered=pair.options.ordered,
+            ignore=pair.options.ignore,
+            unordered=pair.options.unordered,
+            float_tolerance=pair.options.float_tolerance,
+            depths=depths,
+        )
         if pair.options.writes:
             comparison = row_changes.merge(
                 comparison,
