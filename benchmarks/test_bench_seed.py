@@ -1,4 +1,4 @@
-"""Seeding throughput: :func:`fixtures.load.load` next to the bare driver, per database.
+"""Seeding throughput: :func:`harness.reference.load.load` next to the bare driver, per database.
 
 For each database, the same run measures two things on one scratch schema, emptied before every
 round (outside the timing), at ``--scale 10`` with 3 tenants:
@@ -26,8 +26,16 @@ from typing import Any
 
 import pytest
 
-from fixtures.data import SCHEMA, ReferenceDataset, generate
-from fixtures.load import Prepared, copy_sql, driver_connection, insert_sql, load, prepare, quote
+from harness.reference.data import SCHEMA, ReferenceDataset, generate
+from harness.reference.load import (
+    Prepared,
+    copy_sql,
+    driver_connection,
+    insert_sql,
+    load,
+    prepare,
+    quote,
+)
 from harness.targets import Target, open_target
 
 # The database list and the rule for a server that is down (skip locally, fail when CI=true).
@@ -57,7 +65,7 @@ def target(
     """A scratch database with the schema, one per database for the module, warmed up."""
     stack, cache = _targets
     if database not in cache:
-        from fixtures.provider import provider
+        from harness.reference.provider import provider
 
         target = stack.enter_context(open_target(url_for(database), suffix="bench"))
         provider.create_schema(target)

@@ -49,6 +49,11 @@ def _setting_options(command: str) -> Callable[[Callable[..., Any]], Callable[..
 
 def _config(values: dict[str, Any]) -> HarnessConfig:
     project, project_file = read_pyproject()
+    # As `python -m` and pytest's rootdir do: the project's own packages (its pair modules, its
+    # fixture provider) import from the project's root, whatever the console script's sys.path.
+    root = str(project_file.parent if project_file else Path.cwd())
+    if root not in sys.path:
+        sys.path.insert(0, root)
     return resolve(values, project=project, project_file=project_file)
 
 

@@ -266,6 +266,30 @@ class HarnessConfig:
         }
 
 
+def pytest_arguments(config: HarnessConfig) -> list[str]:
+    """``config`` as ``--harness-*`` options, derived from :data:`SETTINGS` (for ``--workers``).
+
+    The reverse of what the plugin reads, so every setting reaches the pytest-xdist run; a test
+    round-trips each one. ``workers`` itself becomes pytest-xdist's ``-n``.
+    """
+    args: list[str] = []
+    for setting in SETTINGS:
+        if setting.name == "workers":
+            continue
+        value = getattr(config, setting.name)
+        if value is None or (setting.multiple and not value):
+            continue
+        if setting.switch:
+            if value:
+                args.append(setting.pytest_flag)
+            elif setting.negative:
+                args.append("--harness-" + setting.negative[2:])
+            continue
+        for item in value if setting.multiple else (value,):
+            args += [setting.pytest_flag, str(item)]
+    return args
+
+
 def read_pyproject(start: Path | None = None) -> tuple[dict[str, Any], Path | None]:
     """``[tool.harness]`` of the nearest ``pyproject.toml`` at or above ``start`` (cwd)."""
     here = (start or Path.cwd()).resolve()

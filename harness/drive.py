@@ -8,7 +8,7 @@ reports, so both drivers produce the same results.json.
 
 from __future__ import annotations
 
-from harness.config import HarnessConfig
+from harness.config import HarnessConfig, pytest_arguments
 from harness.console import note, progress, summary_table
 from harness.engine import Engine
 from harness.errors import EXIT_FAIL, EXIT_PASS, EXIT_USAGE
@@ -70,34 +70,8 @@ def run_direct(config: HarnessConfig) -> int:
 
 def pytest_args(config: HarnessConfig) -> list[str]:
     """The ``pytest`` arguments that run ``config`` through the plugin with pytest-xdist."""
-    args = [
-        "--harness",
-        "--harness-only-pairs",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "-n",
-        str(config.workers),
-    ]
-    args += ["--harness-report-dir", str(config.report_dir)]
-    if config.db:
-        args += ["--harness-db", config.db]
-    for source in config.pairs:
-        args += ["--harness-pairs", source]
-    for pattern in config.only:
-        args += ["--harness-only", pattern]
-    args += ["--harness-tenants", str(config.tenants), "--harness-scale", str(config.scale)]
-    args += ["--harness-seed", str(config.seed), "--harness-fixture", config.fixture]
-    args += ["--harness-bench-time", str(config.bench_time)]
-    if config.order_seed is not None:
-        args += ["--harness-order-seed", str(config.order_seed)]
-    if not config.bench:
-        args.append("--harness-no-bench")
-    if config.keep_db:
-        args.append("--harness-keep-db")
-    if config.baseline is not None:
-        args += ["--harness-baseline", str(config.baseline)]
-    return args
+    head = ["--harness", "--harness-only-pairs", "-p", "no:cacheprovider", "-q"]
+    return [*head, "-n", str(config.workers), *pytest_arguments(config)]
 
 
 def run_workers(config: HarnessConfig) -> int:

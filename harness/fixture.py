@@ -2,7 +2,7 @@
 
 The harness is not tied to the reference application. A project names its *fixture provider* in
 ``[tool.harness] fixture = "package.module:provider"`` (default: the reference application,
-``fixtures.provider:provider``). A provider generates the fixture data deterministically in
+``harness.reference.provider:provider``). A provider generates the fixture data deterministically in
 memory (cases are built from it at collection time, before any database exists), creates the
 schema from the legacy models, and bulk-loads the data.
 """
@@ -18,7 +18,7 @@ from harness.errors import ConfigError
 if TYPE_CHECKING:
     from harness.targets import Target
 
-DEFAULT_PROVIDER = "fixtures.provider:provider"
+DEFAULT_PROVIDER = "harness.reference.provider:provider"
 
 
 @runtime_checkable

@@ -12,11 +12,11 @@ import types
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-from harness.config import SETTINGS, read_pyproject, resolve
+from harness.config import SETTINGS, HarnessConfig, read_pyproject, resolve
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
@@ -70,9 +70,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 dest="harness_" + setting.name,
                 help=setting.help,
             )
+        ini_type: Literal["linelist", "string"] = "linelist" if setting.multiple else "string"
         parser.addini(
             setting.ini_key,
-            type="linelist" if setting.multiple else "string",
+            type=ini_type,
             default=None,
             help=setting.help,
         )
@@ -93,18 +94,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "harness_writes: a harness item of a writing pair")
     if not _enabled(config):
         return
-    cli = {
-        s.name: config.getoption("harness_" + s.name, default=None)
-        for s in SETTINGS
-        if s.name != "workers"
-    }
-    ini = {s.name: _ini(config, s.ini_key) for s in SETTINGS if s.name != "workers"}
     from harness.engine import Engine
 
     try:
-        # The nearest pyproject.toml from where pytest was started, as for `harness run`.
-        project, project_file = read_pyproject(config.invocation_params.dir)
-        engine = Engine(resolve(cli, ini=ini, project=project, project_file=project_file))
+        engine = Engine(harness_config(config))
         engine.plan()
     except HarnessError as exc:
         raise pytest.UsageError(f"harness: {exc}") from exc
@@ -116,6 +109,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args[:] = files
     else:
         config.args.extend(f for f in files if f not in config.args)
+
+
+def harness_config(config: pytest.Config) -> HarnessConfig:
+    """The run's settings from ``--harness-*`` options, ini keys and ``[tool.harness]``."""
+    cli = {
+        s.name: config.getoption("harness_" + s.name, default=None)
+        for s in SETTINGS
+        if s.name != "workers"
+    }
+    ini = {s.name: _ini(config, s.ini_key) for s in SETTINGS if s.name != "workers"}
+    # The nearest pyproject.toml from where pytest was started, as for `harness run`.
+    project, project_file = read_pyproject(config.invocation_params.dir)
+    return resolve(cli, ini=ini, project=project, project_file=project_file)
 
 
 def _ini(config: pytest.Config, key: str) -> Any:

@@ -30,6 +30,18 @@ def selected_databases() -> tuple[str, ...]:
     return tuple(name.strip() for name in chosen.split(",") if name.strip())
 
 
+def require(*names: str) -> None:
+    """Skip unless HARNESS_TEST_DATABASES selects every database in ``names``."""
+    missing = [name for name in names if name not in selected_databases()]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}, left out by HARNESS_TEST_DATABASES")
+
+
+def selected_servers() -> tuple[str, ...]:
+    """The selected databases that are servers (not SQLite)."""
+    return tuple(name for name in selected_databases() if name != "sqlite")
+
+
 @cache
 def server_problem(name: str) -> str | None:
     """None when the server answers, else why not."""

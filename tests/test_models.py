@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import Engine, func, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
-from fixtures import legacy, models
+from harness.reference import legacy, models
 from harness.targets import Target, open_target
 
 Rows = dict[str, list[dict[str, Any]]]

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import peewee as pw
 import pytest
 
-from fixtures.data import ReferenceDataset, generate
-from fixtures.provider import provider
 from harness.pairs._common import legacy_stamp, naive_utc
+from harness.reference.data import ReferenceDataset, generate
+from harness.reference.provider import provider
 from harness.registry import Context, load_pairs
 from harness.runner import PlannedCase, run_case
 from harness.targets import Target, open_target

@@ -1,14 +1,12 @@
 """schema-diff: the legacy models, the new models and the live database, on every database.
 
 Small models defined here exercise each kind of difference; the reference application's schema
-(``fixtures.provider``) must come out clean on every database.
+(``harness.reference.provider``) must come out clean on every database.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import UserDefinedType
 
-from harness.errors import DatabaseError
+from conftest import selected_databases, url_for
 from harness.schema_diff import (
     SchemaCounts,
     SchemaDiff,
@@ -46,24 +44,11 @@ from harness.schema_diff import (
 from harness.schema_types import canonical_default, canonical_type
 from harness.targets import Target, open_target
 
-DATABASES = {
-    "sqlite": None,
-    "postgresql": "postgresql://postgres@127.0.0.1:5432/postgres",
-    "mysql": "mysql://root@127.0.0.1:3306/test",
-}
 
-
-@pytest.fixture(params=list(DATABASES), ids=list(DATABASES))
+@pytest.fixture(params=selected_databases())
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
-    """A fresh scratch database on each server; unreachable skips locally and fails in CI."""
-    url = DATABASES[request.param]
-    with contextlib.ExitStack() as stack:
-        try:
-            opened = stack.enter_context(open_target(url))
-        except DatabaseError as exc:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"{request.param} must be reachable in CI: {exc}")
-            pytest.skip(f"{request.param} is not reachable ({exc}); start it to run these tests")
+    """A fresh scratch database on each selected server (``HARNESS_TEST_DATABASES``)."""
+    with open_target(url_for(request.param)) as opened:
         yield opened
 
 
@@ -340,7 +325,7 @@ def test_the_live_database_is_the_third_side(small: Target) -> None:
 @pytest.mark.databases
 def test_the_reference_schema_has_no_difference(target: Target) -> None:
     provider_module = pytest.importorskip(
-        "fixtures.provider", reason="the reference models are not written yet"
+        "harness.reference.provider", reason="the reference models are not written yet"
     )
     provider = provider_module.provider
     provider.create_schema(target)
@@ -438,7 +423,7 @@ def test_expression_indexes_are_compared(target: Target) -> None:
 
 @pytest.mark.databases
 def test_the_reference_schema_catches_planted_differences(target: Target) -> None:
-    provider = pytest.importorskip("fixtures.provider").provider
+    provider = pytest.importorskip("harness.reference.provider").provider
     provider.create_schema(target)
     metadata = MetaData()
     for table in provider.new_metadata().sorted_tables:

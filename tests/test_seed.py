@@ -21,23 +21,21 @@ from typing import Any
 
 import pytest
 
-from fixtures.data import BASE_TIME, PRIMARY_KEYS, PRIORITIES, SCHEMA, ReferenceDataset, generate
-from fixtures.load import content_hash, dataset_hash, insert_sql
-from fixtures.provider import provider
-from harness.fixture import Dataset, load_provider
-from harness.targets import Target, open_target
-
 # The rule for a server that is down (skip locally, fail when CI=true), for the one test that
 # needs all three databases at once; the others take conftest's parametrized `db_url`.
-from tests.conftest import ALL_DATABASES, selected_databases, url_for
-
-
-def require(*names: str) -> None:
-    """Skip unless HARNESS_TEST_DATABASES selects every database in ``names``."""
-    missing = [name for name in names if name not in selected_databases()]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)}, left out by HARNESS_TEST_DATABASES")
-
+from conftest import ALL_DATABASES, require, url_for
+from harness.fixture import Dataset, load_provider
+from harness.reference.data import (
+    BASE_TIME,
+    PRIMARY_KEYS,
+    PRIORITIES,
+    SCHEMA,
+    ReferenceDataset,
+    generate,
+)
+from harness.reference.load import content_hash, dataset_hash, insert_sql
+from harness.reference.provider import provider
+from harness.targets import Target, open_target
 
 USER_COLUMNS = {
     "userId",
@@ -347,7 +345,7 @@ def test_the_schema_spec_matches_both_orms() -> None:
         for fk in m._meta.refs
     }
     assert refs == foreign_keys()
-    assert load_provider("fixtures.provider:provider") is provider
+    assert load_provider("harness.reference.provider:provider") is provider
 
 
 # --- the databases -----------------------------------------------------------------------------
@@ -490,7 +488,7 @@ def test_sqlalchemy_reads_back_the_generated_values(seeded: Seeded, fx: Referenc
             read = {tuple(r[k] for k in PRIMARY_KEYS[table]): dict(r) for r in rows}
             problems += mismatches(table, read, fx)
         # Through mapped classes too: the ORM's attributes, not only Core rows.
-        from fixtures.models import Issue, Location
+        from harness.reference.models import Issue, Location
 
         classes: tuple[Any, ...] = (Issue, Location)
         for cls in classes:

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import text
 
+from conftest import require, url_for
 from harness.registry import Context
 from harness.runner import NOW, SideTransaction
 from harness.targets import Target, open_target
-from tests.conftest import url_for
 
 INSERT = "INSERT INTO probe (x) VALUES (1)"
 
@@ -116,6 +116,7 @@ def test_savepoint_errors_are_sqlalchemy_errors() -> None:
         with pytest.raises(sa.exc.DBAPIError):  # its SAVEPOINT, in the aborted transaction
             ctx.session.execute(text("SELECT 1"))
 
+    require("postgresql")
     with open_target(url_for("postgresql")) as target:
         with target.engine.begin() as conn:
             conn.execute(text("CREATE TABLE probe (x INTEGER)"))

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
-from conftest import SERVER_URLS, url_for
+from conftest import SERVER_URLS, require, selected_servers, url_for
 from harness.errors import DatabaseError
 from harness.targets import docker_unavailable_reason, mask_url, open_target, parse_url
 
@@ -34,7 +34,7 @@ def test_parse_url_dialects() -> None:
         parse_url("sqlite://")
 
 
-@pytest.mark.parametrize("server", ["postgresql", "mysql"])
+@pytest.mark.parametrize("server", selected_servers())
 def test_scratch_database_is_created_and_dropped_and_the_named_one_untouched(server: str) -> None:
     url = url_for(server)
     assert url is not None
@@ -59,7 +59,7 @@ def test_scratch_database_is_created_and_dropped_and_the_named_one_untouched(ser
     admin.dispose()
 
 
-@pytest.mark.parametrize("server", ["postgresql", "mysql"])
+@pytest.mark.parametrize("server", selected_servers())
 def test_keep_db_keeps_it(server: str) -> None:
     db_url = url_for(server)
     assert db_url is not None
@@ -79,6 +79,7 @@ def test_keep_db_keeps_it(server: str) -> None:
 
 
 def test_wrong_credentials_are_one_line() -> None:
+    require("postgresql")
     url_for("postgresql")
     bad = SERVER_URLS["postgresql"].replace("postgres@", "nobody_xyz:hunter2@")
     with pytest.raises(DatabaseError) as info, open_target(bad):

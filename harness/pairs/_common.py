@@ -26,7 +26,7 @@ def legacy_side(p: Pair) -> Callable[[SideFunc], SideFunc]:
     def decorate(func: SideFunc) -> SideFunc:
         @functools.wraps(func)
         def side(ctx: Any, **params: Any) -> Any:
-            from fixtures.legacy import bound
+            from harness.reference.legacy import bound
 
             with bound(ctx.db):
                 return func(ctx, **params)

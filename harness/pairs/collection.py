@@ -16,10 +16,10 @@ from peewee import fn
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from fixtures import legacy as lm
-from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import legacy_side
+from harness.reference import legacy as lm
+from harness.reference import models as nm
 
 
 def _tenant_labels(fx: Any) -> list[tuple[str, str]]:

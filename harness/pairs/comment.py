@@ -11,8 +11,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from fixtures import legacy as lm
-from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import (
     intrusion,
@@ -23,6 +21,8 @@ from harness.pairs._common import (
     tenants_with_issues,
     user_reply,
 )
+from harness.reference import legacy as lm
+from harness.reference import models as nm
 
 
 def legacy_comment(comment: Any) -> dict[str, Any]:

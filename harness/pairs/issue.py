@@ -16,8 +16,6 @@ import peewee as pw
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from fixtures import legacy as lm
-from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import (
     intrusion,
@@ -29,6 +27,8 @@ from harness.pairs._common import (
     tenants_with_issues,
     user_reply,
 )
+from harness.reference import legacy as lm
+from harness.reference import models as nm
 
 CATEGORIES = ("NEW", "IN_PROGRESS", "RESOLVED")
 

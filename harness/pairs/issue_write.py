@@ -6,8 +6,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fixtures import legacy as lm
-from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import (
     intrusion,
@@ -21,6 +19,8 @@ from harness.pairs._common import (
     tenants_with_issues,
 )
 from harness.pairs.issue import legacy_list_query, new_list_query
+from harness.reference import legacy as lm
+from harness.reference import models as nm
 
 # -- writes: create, updateStatus, assign ----------------------------------------------------------
 

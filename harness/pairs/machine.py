@@ -13,10 +13,10 @@ from peewee import JOIN
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from fixtures import legacy as lm
-from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import legacy_side
+from harness.reference import legacy as lm
+from harness.reference import models as nm
 
 
 def _tenant_labels(fx: Any) -> list[tuple[str, str]]:

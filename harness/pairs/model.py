@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from fixtures import legacy as lm
-from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import legacy_side
+from harness.reference import legacy as lm
+from harness.reference import models as nm
 
 model_list = pair("model.list", router="model", ordered=True)
 

@@ -13,10 +13,10 @@ from typing import Any
 from peewee import fn
 from sqlalchemy import func, select, update
 
-from fixtures import legacy as lm
-from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import legacy_side
+from harness.reference import legacy as lm
+from harness.reference import models as nm
 
 
 def _users(fx: Any) -> list[tuple[str, str]]:

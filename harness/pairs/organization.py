@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from fixtures import legacy as lm
-from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import legacy_side
+from harness.reference import legacy as lm
+from harness.reference import models as nm
 
 get_by_id = pair("organization.get", router="organization")
 

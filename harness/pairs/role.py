@@ -12,10 +12,10 @@ from typing import Any
 from peewee import JOIN, fn
 from sqlalchemy import exists, func, select
 
-from fixtures import legacy as lm
-from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import legacy_side
+from harness.reference import legacy as lm
+from harness.reference import models as nm
 
 
 def _tenant_labels(fx: Any) -> list[tuple[str, str]]:

@@ -9,8 +9,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from fixtures import legacy as lm
-from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import (
     intrusion,
@@ -20,6 +18,8 @@ from harness.pairs._common import (
     naive_utc,
     tenants_with_issues,
 )
+from harness.reference import legacy as lm
+from harness.reference import models as nm
 
 toggle = pair("upvote.toggle", router="upvote", writes=True, watch=["Upvote"])
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from fixtures import legacy as lm
-from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import legacy_side
+from harness.reference import legacy as lm
+from harness.reference import models as nm
 
 counts = pair("good.issueCount", router="good")
 

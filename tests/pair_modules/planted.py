@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from fixtures import legacy as lm
-from fixtures import models as nm
 from harness import Case, pair
 from harness.pairs._common import legacy_side
+from harness.reference import legacy as lm
+from harness.reference import models as nm
 
 
 def _issue_cases(fx: Any) -> Any:
