@@ -29,8 +29,8 @@ import sqlalchemy as sa
 from deepdiff import DeepDiff
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from harness.compare import compare
-from harness.normalize import normalize
+from harness.compare.verdict import compare
+from harness.normalize.walk import normalize
 
 BIG = 100_000
 SMALL = 10_000

@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import Numeric, String, create_engine, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from harness.bench import latency_from_samples
+from harness.gate.latency import latency_from_samples
 from harness.registry import Case, Context, Pair, PairOptions
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
@@ -86,7 +86,7 @@ def widget_pair() -> Pair:
 @pytest.fixture(scope="module")
 def shelf() -> Iterator[Any]:
     """A harness SQLite target with 100 widgets, and a bare engine and database on the same file."""
-    from harness.targets import open_target
+    from harness.database.scratch import open_target
 
     with open_target(None) as target:
         Base.metadata.create_all(target.engine)
@@ -123,7 +123,8 @@ def run_bare(bare_engine: Any, bare_db: peewee.Database, limit: int) -> None:
 @pytest.mark.parametrize("rows", ROWS)
 @pytest.mark.parametrize("mode", ["bare", "harness"])
 def test_case_overhead(benchmark: Any, shelf: Any, mode: str, rows: int) -> None:
-    from harness.runner import PlannedCase, run_case
+    from harness.registry import PlannedCase
+    from harness.run.sides import run_case
 
     target, bare_engine, bare_db = shelf
     benchmark.group = f"case overhead, {rows} rows"
@@ -154,8 +155,9 @@ def test_case_overhead_goal(request: pytest.FixtureRequest, shelf: Any, capsys: 
     option = request.config.getoption
     if option("benchmark_disable") and not option("benchmark_enable"):
         pytest.skip("a timing goal: run with --benchmark-enable")
-    from harness.bench import measure_pair
-    from harness.runner import PlannedCase, run_case
+    from harness.registry import PlannedCase
+    from harness.run.sides import run_case
+    from harness.run.timing import measure_pair
 
     target, bare_engine, bare_db = shelf
 
@@ -204,8 +206,8 @@ def test_case_overhead_goal(request: pytest.FixtureRequest, shelf: Any, capsys: 
 
 def test_reference_suite_without_bench(benchmark: Any, tmp_path: Path) -> None:
     """``harness run --no-bench`` on SQLite, end to end: load, seed, run every case, report."""
-    from harness.config import HarnessConfig
     from harness.engine import Engine
+    from harness.settings import HarnessConfig
 
     config = HarnessConfig(bench=False, report_dir=tmp_path / "reports", baseline=None)
     pairs = len(Engine(config).pairs)

@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from harness.database.scratch import open_target
+from harness.database.target import Target
 from harness.reference.data import SCHEMA, ReferenceDataset, generate
 from harness.reference.load import (
     Prepared,
@@ -36,7 +38,6 @@ from harness.reference.load import (
     prepare,
     quote,
 )
-from harness.targets import Target, open_target
 
 # The database list and the rule for a server that is down (skip locally, fail when CI=true).
 from tests.conftest import selected_databases, url_for

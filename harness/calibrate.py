@@ -16,12 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from harness import bench
-from harness.results import Latency
+from harness.records import Latency
+from harness.run.timing import measure_pair
 
 if TYPE_CHECKING:
+    from harness.database.target import Target
     from harness.engine import Engine
-    from harness.targets import Target
 
 A_A = ("legacy", "legacy")
 
@@ -68,7 +68,7 @@ def calibrate(
         cases = engine.cases_of(pair)
         latency = None
         if cases:
-            latency = bench.measure_pair(
+            latency = measure_pair(
                 cases, target, now=engine.now, budget_s=budget_s, sides=A_A
             )
             if latency is not None:

@@ -1,7 +1,7 @@
 """Canonical plain data: the scalar forms, hashable keys and tolerant equality.
 
-A *canonical value* is what :func:`harness.normalize.normalize` returns and
-:func:`harness.compare.compare` takes: ``None``, ``bool``, ``int``, ``float``, ``str``, lists and
+A *canonical value* is what :func:`harness.normalize.walk.normalize` returns and
+:func:`harness.compare.verdict.compare` takes: ``None``, ``bool``, ``int``, ``float``, ``str``, lists and
 dicts with ``str`` keys, nothing else. Values that JSON has no type for become one-key *tagged*
 dicts, so that a ``datetime`` never equals the string it prints as:
 

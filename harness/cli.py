@@ -15,8 +15,8 @@ from typing import Any
 import click
 
 from harness import __version__
-from harness.config import SETTINGS, HarnessConfig, read_pyproject, resolve
 from harness.errors import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, DatabaseError, HarnessError
+from harness.settings import SETTINGS, HarnessConfig, read_pyproject, resolve
 
 
 def _setting_options(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -126,9 +126,9 @@ def seed(**values: Any) -> None:
 @_setting_options("schema-diff")
 def schema_diff(**values: Any) -> None:
     """Compare the legacy models, the new models and the live schema; exit 1 on a difference."""
+    from harness.database.scratch import open_target
     from harness.fixture import load_provider
-    from harness.schema_diff import diff_schema, format_schema_diff
-    from harness.targets import open_target
+    from harness.schema.diff import diff_schema, format_schema_diff
 
     config = _config(values)
     provider = load_provider(config.fixture)
@@ -157,7 +157,7 @@ def schema_diff(**values: Any) -> None:
 )
 def report(results: Path, out_dir: Path | None) -> None:
     """Rebuild the HTML report from a saved results file."""
-    from harness.report import rebuild
+    from harness.report.html import rebuild
 
     path = rebuild(results, out_dir)
     click.echo(f"report: {path}")
@@ -186,8 +186,8 @@ def baseline() -> None:
 @click.option("--reason", default=None, help="why these differences are accepted (for new entries)")
 def baseline_update(results: Path, baseline_path: Path | None, reason: str | None) -> None:
     """Write the current mismatches and errors into the baseline file."""
-    from harness.baseline import update_baseline
-    from harness.results import read_results
+    from harness.gate.baseline import update_baseline
+    from harness.report.results_file import read_results
 
     config = _config({"baseline": str(baseline_path) if baseline_path else None})
     target = config.baseline or Path("harness-baseline.json")

@@ -8,11 +8,12 @@ reports, so both drivers produce the same results.json.
 
 from __future__ import annotations
 
-from harness.config import HarnessConfig, pytest_arguments
-from harness.console import note, progress, summary_table
 from harness.engine import Engine
 from harness.errors import EXIT_FAIL, EXIT_PASS, EXIT_USAGE
-from harness.results import CaseResult, Latency, RunResult
+from harness.records import CaseResult, Latency, RunResult
+from harness.report.console import note, progress, summary_table
+from harness.report.publish import Published, publish
+from harness.settings import HarnessConfig, pytest_arguments
 
 
 def run_direct(config: HarnessConfig) -> int:
@@ -27,6 +28,7 @@ def run_direct(config: HarnessConfig) -> int:
     cases: list[CaseResult] = []
     latencies: dict[str, Latency] = {}
     result: RunResult | None = None
+    published: Published | None = None
     completed = False
     try:
         with engine.database() as db:
@@ -57,14 +59,14 @@ def run_direct(config: HarnessConfig) -> int:
                     interrupted=not completed,
                     extra_run={"driver": "harness run"},
                 )
+                published = publish(result, config.report_dir)
     except KeyboardInterrupt:
         note("harness: interrupted; the results of what ran are written")
     if result is None:  # interrupted before the database was seeded: nothing ran
         return EXIT_FAIL
     summary_table(result)
-    note(
-        f"harness: results {config.report_dir / 'results.json'}, report {config.report_dir / 'index.html'}"
-    )
+    if published is not None:
+        note(f"harness: results {published.results}, report {published.report or '(not drawn)'}")
     return EXIT_PASS if completed and result.gate_passed else EXIT_FAIL
 
 

@@ -4,7 +4,8 @@
    generated in memory (no database needed, so pytest can collect before any exists);
 2. :meth:`Engine.database` opens a scratch database and seeds it (one per xdist worker);
 3. :meth:`Engine.run_case` runs and judges one case; :meth:`Engine.measure` times a pair;
-4. :meth:`Engine.finish` applies the gate rules and the baseline, and writes the reports.
+4. :meth:`Engine.finish` applies the gate rules and the baseline and returns the run's result,
+   which :func:`harness.report.publish.publish` writes (results.json, then the HTML report).
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from harness import __version__
-from harness.config import HarnessConfig
+from harness.database.scratch import open_target
 from harness.fixture import Dataset, load_provider, seed_target
-from harness.registry import Pair, load_pairs
-from harness.results import CaseResult, Latency, PairResult, RunResult, Violation, write_results
-from harness.runner import NOW, PlannedCase, run_case
-from harness.targets import open_target, parse_url
+from harness.records import CaseResult, Latency, PairResult, RunResult, Violation
+from harness.registry import Pair, PlannedCase, load_pairs
+from harness.run.sides import NOW, run_case
+from harness.settings import HarnessConfig
+from harness.url import parse_url
 
 if TYPE_CHECKING:
-    from harness.targets import Target
+    from harness.database.target import Target
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,12 @@ class Engine:
 
     def measure(self, pair: Pair, target: Target) -> Latency | None:
         """Paired latency of ``pair`` over its cases (None when benchmarks are off or it has none)."""
-        from harness import bench
+        from harness.run.timing import measure_pair
 
         cases = self.cases_of(pair)
         if not cases or not self.config.bench:
             return None
-        return bench.measure_pair(cases, target, now=self.now, budget_s=self.config.bench_time)
+        return measure_pair(cases, target, now=self.now, budget_s=self.config.bench_time)
 
     def finish(
         self,
@@ -116,11 +118,10 @@ class Engine:
         url: str,
         interrupted: bool = False,
         extra_run: dict[str, Any] | None = None,
-        write: bool = True,
         selected: set[str] | None = None,
     ) -> RunResult:
-        """Apply the gate rules and the baseline, write results.json and the HTML report."""
-        from harness import budget
+        """Apply the gate rules and the baseline: the run's result (``report.publish`` writes it)."""
+        from harness.gate import budget
 
         by_pair: dict[str, list[CaseResult]] = {}
         for c in cases:
@@ -178,15 +179,13 @@ class Engine:
                     f"the run was interrupted after {ran} of {len(self.plan())} cases",
                 ),
             )
-        if write:
-            self.write_reports(result)
         return result
 
     def _baseline(self) -> Any:
         if self.config.baseline is None or not self.config.baseline.exists():
             return None
         if self._baseline_cache is None:
-            from harness.baseline import load_baseline
+            from harness.gate.baseline import load_baseline
 
             self._baseline_cache = load_baseline(self.config.baseline)
         return self._baseline_cache
@@ -196,7 +195,7 @@ class Engine:
         baseline = self._baseline()
         if baseline is None:
             return result
-        from harness.baseline import apply_baseline
+        from harness.gate.baseline import apply_baseline
 
         return apply_baseline(result, baseline)
 
@@ -213,14 +212,6 @@ class Engine:
             return "sqlite", "sqlite:///<temporary file>"
         spec = parse_url(self.config.db)
         return ("postgresql" if spec.dialect == "container" else spec.dialect), str(spec)
-
-    def write_reports(self, result: RunResult) -> None:
-        """results.json first (the contract), then index.html (a report failure never loses it)."""
-        out = self.config.report_dir
-        write_results(result, out / "results.json")
-        from harness.report import render_report
-
-        render_report(result, out_dir=out)
 
 
 def _options_json(p: Pair) -> dict[str, Any]:

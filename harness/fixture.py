@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from harness.errors import ConfigError
+from harness.settings import DEFAULT_PROVIDER
 
 if TYPE_CHECKING:
-    from harness.targets import Target
+    from harness.database.target import Target
 
-DEFAULT_PROVIDER = "harness.reference.provider:provider"
 
 
 @runtime_checkable
@@ -91,7 +91,7 @@ def load_provider(spec: str = DEFAULT_PROVIDER) -> FixtureProvider:
 
 def seed_target(provider: FixtureProvider, target: Target, dataset: Dataset) -> dict[str, int]:
     """Create the schema and load the data; mark a SQLite file as a harness fixture."""
-    from harness.targets import mark_sqlite_fixture
+    from harness.database.target import mark_sqlite_fixture
 
     provider.create_schema(target)
     counts = provider.load(target, dataset)

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-from harness.config import SETTINGS, HarnessConfig, read_pyproject, resolve
 from harness.errors import HarnessError
+from harness.settings import SETTINGS, HarnessConfig, read_pyproject, resolve
 
 if TYPE_CHECKING:
     # The engine (and SQLAlchemy, peewee) load only when the harness is switched on.
     from harness.engine import Engine, SeededDatabase
-    from harness.registry import Pair
-    from harness.results import CaseResult, Latency
-    from harness.runner import PlannedCase
+    from harness.records import CaseResult, Latency, RunResult
+    from harness.registry import Pair, PlannedCase
+    from harness.report.publish import Published
 
 PLUGIN_KEY = pytest.StashKey["HarnessSession"]()
 CASE_KEY = pytest.StashKey["CaseResult"]()
@@ -195,6 +195,9 @@ class HarnessSession:
         self.database: tuple[str, str] | None = None  # (dialect, masked url), once seeded
         self.interrupted = False
         self.selected: set[str] | None = None  # pairs with at least one selected item
+        self.result: RunResult | None = None  # the run's verdict, once the session finished
+        self.published: Published | None = None
+        self.problem: str | None = None  # why results.json could not be written
 
     @property
     def controller(self) -> bool:
@@ -272,7 +275,7 @@ class HarnessSession:
             if latency is not None:
                 request.node.stash[LATENCY_KEY] = {"pair": pair.name, "latency": latency.to_json()}
             return
-        from harness.runner import time_side
+        from harness.run.timing import time_side
 
         side = which.split(":", 1)[1]
         cases = self.engine.cases_of(pair)
@@ -310,7 +313,7 @@ class HarnessSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         case = getattr(report, "harness_case", None)
         if case is not None:
-            from harness.results import CaseResult
+            from harness.records import CaseResult
 
             self.cases.append(CaseResult.from_json(case))
         latency = getattr(report, "harness_latency", None)
@@ -318,7 +321,7 @@ class HarnessSession:
             self._take_latency(latency)
 
     def _take_latency(self, data: dict[str, Any]) -> None:
-        from harness.results import Latency
+        from harness.records import Latency
 
         if "latency" in data:
             self.latencies[data["pair"]] = Latency(**data["latency"])
@@ -326,7 +329,7 @@ class HarnessSession:
         samples = self.latency_samples.setdefault(data["pair"], {})
         samples[data["side"]] = data["samples"]
         if "legacy" in samples and "new" in samples:
-            from harness.bench import latency_from_samples
+            from harness.gate.latency import latency_from_samples
 
             self.latencies[data["pair"]] = latency_from_samples(
                 samples["legacy"],
@@ -366,26 +369,35 @@ class HarnessSession:
             selected=self.selected,
         )
         self.result = result
+        from harness.report.publish import publish
+
+        try:
+            self.published = publish(result, self.engine.config.report_dir)
+        except HarnessError as exc:
+            self.problem = str(exc)
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            return
         if not result.gate_passed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        result = getattr(self, "result", None)
+        result = self.result
         if result is None:
             return
         import io
 
-        from harness.console import summary_table
+        from harness.report.console import summary_table
 
         buffer = io.StringIO()
         summary_table(result, stream=buffer)
         terminalreporter.section("query-equivalence harness")
         for line in buffer.getvalue().splitlines():
             terminalreporter.line(line)
-        report_dir = self.engine.config.report_dir
-        terminalreporter.line(
-            f"results: {report_dir / 'results.json'}; report: {report_dir / 'index.html'}"
-        )
+        if self.problem is not None:
+            terminalreporter.line(f"harness: error: {self.problem}", red=True)
+        elif self.published is not None:
+            report = self.published.report or "(not drawn)"
+            terminalreporter.line(f"results: {self.published.results}; report: {report}")
         terminalreporter.line(
             f"side order seed: {self.engine.order_seed} (replay with --harness-order-seed {self.engine.order_seed})"
         )

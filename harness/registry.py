@@ -38,6 +38,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -478,3 +479,16 @@ def _import(module_name: str) -> ModuleType:
         raise RegistrationError(
             f"pair module {module_name} failed to import: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+@dataclass(frozen=True)
+class PlannedCase:
+    """A pair with one of its cases and the case's unique label: one test item."""
+
+    pair: Pair
+    label: str
+    case: Case
+
+    @cached_property
+    def id(self) -> str:
+        return f"{self.pair.name}[{self.label}]"

@@ -48,7 +48,7 @@ def server_problem(name: str) -> str | None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
-    from harness.targets import parse_url
+    from harness.url import parse_url
 
     try:
         engine = create_engine(parse_url(SERVER_URLS[name]).sqlalchemy_url(), poolclass=NullPool)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from harness.results import (
+from harness.records import (
     CaseResult,
     Change,
     Diff,
@@ -121,7 +121,7 @@ def error_case(pair: str = "machine.list", label: str = "org-2") -> CaseResult:
         message=f'no such column: Machine.ownerid (near {SCRIPT} and "{HTML_TEXT}")',
         sql='SELECT "Machine"."id", "Machine"."ownerid" FROM "Machine" WHERE "organizationId" = ?',
         traceback="Traceback (most recent call last):\n"
-        '  File "harness/runner.py", line 88, in run_side\n'
+        '  File "harness/run/sides.py", line 88, in run_side\n'
         "    value = func(ctx, **params)\n"
         "sqlite3.OperationalError: no such column: Machine.ownerid\n",
     )

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from report_samples import case, error_case, mismatch_case, sample_run, unordered_case
 
-from harness.baseline import (
+from harness.errors import HarnessError
+from harness.gate.baseline import (
     DEFAULT_REASON,
     Baseline,
     BaselineEntry,
@@ -18,16 +19,8 @@ from harness.baseline import (
     load_baseline,
     update_baseline,
 )
-from harness.errors import HarnessError
-from harness.results import (
-    Change,
-    Diff,
-    PairResult,
-    RowCount,
-    RunResult,
-    read_results,
-    write_results,
-)
+from harness.records import Change, Diff, PairResult, RowCount, RunResult
+from harness.report.results_file import read_results, write_results
 
 
 def _run(*pairs: PairResult, **run: object) -> RunResult:

@@ -17,17 +17,17 @@ from typing import Any
 
 import pytest
 
-from harness import bench
-from harness.bench import (
+from harness.gate import latency as bench
+from harness.gate.latency import (
     bootstrap_median,
     bootstrap_ratio_interval,
     latency_from_samples,
-    measure_pair,
     median_interval,
     median_rank,
     quantile,
     symmetric_median,
 )
+from harness.run.timing import measure_pair
 
 NOW: Any = None  # the fake timer ignores it
 
@@ -341,10 +341,10 @@ def test_calibrate_times_each_pairs_legacy_side_against_itself(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from harness import calibrate as cal
-    from harness import runner
+    from harness.run import timing
 
     fake = FakeSides(fail={("broken[c1]", "legacy")})
-    monkeypatch.setattr(runner, "time_side", fake.timer)
+    monkeypatch.setattr(timing, "time_side", fake.timer)
     good, broken = SimpleNamespace(name="good"), SimpleNamespace(name="broken")
     planned = [
         SimpleNamespace(id="good[c1]", pair=good),
@@ -368,7 +368,7 @@ def test_calibrate_times_each_pairs_legacy_side_against_itself(
 
 def aa_row(name: str, ratio: float, low: float, high: float) -> Any:
     from harness.calibrate import CalibrationRow
-    from harness.results import Latency
+    from harness.records import Latency
 
     lat = Latency(1.0, ratio, ratio, 1.2, 1.2 * ratio, low, high, 20, "interleaved-aa")
     return CalibrationRow(pair=name, cases=2, latency=lat)

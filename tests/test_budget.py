@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from harness.budget import check, query_count, repeated_statement, shorten_sql, statement_shape
-from harness.config import HarnessConfig
+from harness.gate.budget import check, query_count, repeated_statement, shorten_sql, statement_shape
+from harness.records import CaseResult, Latency, SideError, SideSummary, Statement
 from harness.registry import Case, Pair, PairOptions
-from harness.results import CaseResult, Latency, SideError, SideSummary, Statement
+from harness.settings import HarnessConfig
 
 USER_BY_ID = (
     'SELECT "User".id, "User".name, "User".email, "User".bio FROM "User" WHERE "User".id = ?'
@@ -265,7 +265,7 @@ def test_a_latency_without_an_interval_is_judged_on_its_ratio() -> None:
 @pytest.fixture
 def library() -> Iterator[Any]:
     """A SQLite target with authors and books, and the two ORMs' models of them."""
-    from harness.targets import open_target
+    from harness.database.scratch import open_target
 
     class Base(DeclarativeBase):
         pass
@@ -315,7 +315,8 @@ def test_a_real_lazy_load_per_row_breaks_max_query_ratio_naming_the_repeated_sel
 ) -> None:
     from sqlalchemy import select
 
-    from harness.runner import PlannedCase, run_case
+    from harness.registry import PlannedCase
+    from harness.run.sides import run_case
 
     target, models = library
     books = make_pair("book.list")

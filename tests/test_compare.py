@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.canonical import canonical_key
-from harness.compare import compare
-from harness.depths import Depths, identical
+from harness.compare.depths import Depths, identical
+from harness.compare.verdict import compare
 from harness.errors import ConfigError
-from harness.normalize import normalize, normalize_rows
-from harness.results import MAX_DIFF_ENTRIES, Change, Diff, RowCount
+from harness.normalize.walk import normalize, normalize_rows
+from harness.records import MAX_DIFF_ENTRIES, Change, Diff, RowCount
 
 NAIVE = datetime(2024, 5, 1, 12, 0)
 AWARE = datetime(2024, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import SETTINGS, HarnessConfig
 from harness.drive import pytest_args
 from harness.plugin import harness_config
+from harness.settings import SETTINGS, HarnessConfig
 
 
 def every_setting_changed(tmp: Path) -> HarnessConfig:

@@ -25,8 +25,9 @@ import pytest
 from sqlalchemy import Engine, func, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
+from harness.database.scratch import open_target
+from harness.database.target import Target
 from harness.reference import legacy, models
-from harness.targets import Target, open_target
 
 Rows = dict[str, list[dict[str, Any]]]
 

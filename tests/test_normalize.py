@@ -26,10 +26,10 @@ from sqlalchemy.orm import (
     selectinload,
 )
 
-from harness.compare import compare
+from harness.compare.verdict import compare
 from harness.errors import NormalizationError
-from harness.instances import instance_rows, normalize_peewee, normalize_sqlalchemy
-from harness.normalize import (
+from harness.normalize.instances import instance_rows, normalize_peewee, normalize_sqlalchemy
+from harness.normalize.walk import (
     MIN_INSTANCE_TABLE,
     KeyCollisionError,
     _Normalizer,

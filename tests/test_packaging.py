@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+NOT_SOURCES = (".git", "build", "dist", "*.egg-info", ".tox", ".venv", "reports", "__pycache__")
 
 USER_PAIRS = """
 from fixtures.factories import greeting   # the user's own "fixtures" package
@@ -40,8 +42,12 @@ def _(ctx):
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # From a copy of the sources: setuptools reuses a build/ folder, and a stale one could hide
+    # what the current configuration packs.
+    source = tmp_path_factory.mktemp("source") / "tree"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCES))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
     )
@@ -55,7 +61,7 @@ def test_the_wheel_claims_one_top_level_name(wheel: Path) -> None:
     assert top == {"harness"}
     assert "harness/reference/models.py" in names  # the reference application, under harness
     assert "harness/pairs/issue.py" in names
-    assert "harness/templates/report.html.j2" in names
+    assert "harness/report/templates/report.html.j2" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
 

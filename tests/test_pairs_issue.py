@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta, timezone
 import peewee as pw
 import pytest
 
+from harness.database.scratch import open_target
+from harness.database.target import Target
 from harness.pairs._common import legacy_stamp, naive_utc
 from harness.reference.data import ReferenceDataset, generate
 from harness.reference.provider import provider
-from harness.registry import Context, load_pairs
-from harness.runner import PlannedCase, run_case
-from harness.targets import Target, open_target
+from harness.registry import Context, PlannedCase, load_pairs
+from harness.run.sides import run_case
 
 PATTERNS = ("issue.", "comment.", "upvote.")
 

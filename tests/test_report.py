@@ -22,8 +22,9 @@ from report_samples import (
 )
 
 from harness.errors import HarnessError
-from harness.report import parse_path, rebuild, render_report
-from harness.results import Change, Diff, PairResult, RunResult, write_results
+from harness.records import Change, Diff, PairResult, RunResult
+from harness.report.html import parse_path, rebuild, render_report
+from harness.report.results_file import write_results
 
 
 @pytest.fixture(scope="module")

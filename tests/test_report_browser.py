@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from report_samples import HTML_TEXT, SCRIPT, sample_run
 
-from harness.report import render_report
+from harness.report.html import render_report
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Route
@@ -238,8 +238,8 @@ def test_pair_link_opens_its_section(watched: tuple[Page, Watch], report_url: st
 @pytest.fixture(scope="module")
 def real_report_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The report of a real run: planted bugs and good pairs on a real SQLite fixture."""
-    from harness.config import HarnessConfig
     from harness.drive import run_direct
+    from harness.settings import HarnessConfig
 
     modules = Path(__file__).parent / "pair_modules"
     out = tmp_path_factory.mktemp("real-report")

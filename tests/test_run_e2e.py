@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from harness.config import HarnessConfig
 from harness.drive import run_direct
+from harness.settings import HarnessConfig
 
 MODULES = Path(__file__).parent / "pair_modules"
 PLANTED = str(MODULES / "planted.py")

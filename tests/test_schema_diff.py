@@ -34,15 +34,16 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import UserDefinedType
 
 from conftest import selected_databases, url_for
-from harness.schema_diff import (
+from harness.database.scratch import open_target
+from harness.database.target import Target
+from harness.schema.coltypes import canonical_default, canonical_type
+from harness.schema.diff import (
     SchemaCounts,
     SchemaDiff,
     SchemaDifference,
     diff_schema,
     format_schema_diff,
 )
-from harness.schema_types import canonical_default, canonical_type
-from harness.targets import Target, open_target
 
 
 @pytest.fixture(params=selected_databases())

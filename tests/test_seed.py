@@ -24,6 +24,8 @@ import pytest
 # The rule for a server that is down (skip locally, fail when CI=true), for the one test that
 # needs all three databases at once; the others take conftest's parametrized `db_url`.
 from conftest import ALL_DATABASES, require, url_for
+from harness.database.scratch import open_target
+from harness.database.target import Target
 from harness.fixture import Dataset, load_provider
 from harness.reference.data import (
     BASE_TIME,
@@ -35,7 +37,6 @@ from harness.reference.data import (
 )
 from harness.reference.load import content_hash, dataset_hash, insert_sql
 from harness.reference.provider import provider
-from harness.targets import Target, open_target
 
 USER_COLUMNS = {
     "userId",

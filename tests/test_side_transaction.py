@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy import text
 
 from conftest import require, url_for
+from harness.database.scratch import open_target
+from harness.database.target import Target
 from harness.registry import Context
-from harness.runner import NOW, SideTransaction
-from harness.targets import Target, open_target
+from harness.run.sides import NOW, SideTransaction
 
 INSERT = "INSERT INTO probe (x) VALUES (1)"
 

@@ -7,8 +7,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 from conftest import SERVER_URLS, require, selected_servers, url_for
+from harness.database.scratch import docker_unavailable_reason, open_target
 from harness.errors import DatabaseError
-from harness.targets import docker_unavailable_reason, mask_url, open_target, parse_url
+from harness.url import mask_url, parse_url
 
 
 @pytest.mark.parametrize(

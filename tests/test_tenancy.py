@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from harness.depths import Depths
-from harness.normalize import normalize_rows
-from harness.tenancy import find_leaks
+from harness.compare.depths import Depths
+from harness.compare.tenancy import find_leaks
+from harness.normalize.walk import normalize_rows
 
 
 def test_rows_of_the_case_tenant_and_rows_without_one_are_no_leak() -> None:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.fixture import DEFAULT_PROVIDER
-from harness.targets import resolve_url
+from harness.url import resolve_url
+
+# The reference application's fixture provider (the repository's fixtures/ folder).
+DEFAULT_PROVIDER = "harness.reference.provider:provider"
 
 
 def positive_int(name: str) -> Callable[[Any], int]:
@@ -244,11 +246,10 @@ class HarnessConfig:
     max_queries: int | None = None
     max_query_ratio: float | None = None
     include_default_pairs: bool = True
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
         """The settings as JSON-safe data (for results.json), the database URL masked."""
-        from harness.targets import mask_url
+        from harness.url import mask_url
 
         return {
             "db": mask_url(self.db) if self.db else None,

@@ -1,7 +1,7 @@
 """Canonical values walked depth by depth, for the checks that every case runs.
 
 A case's two results are checked twice on the equal path: are they :func:`identical`, and does
-either hold another tenant's rows (:mod:`harness.tenancy`)? Both read the same
+either hold another tenant's rows (:mod:`harness.compare.tenancy`)? Both read the same
 :class:`Depths`: per depth, the dicts and lists found there and the values they hold with their
 types, each list made with one C-level pass, so the walk costs a few passes per depth rather
 than a Python step per value, and a result is walked once for both checks.
@@ -90,7 +90,7 @@ class Depths:
 
     @classmethod
     def of(cls, value: Any, flat_bools: bool | None) -> Depths:
-        """The depths of a result, told by :func:`~harness.normalize.normalize_rows` when it
+        """The depths of a result, told by :func:`~harness.normalize.walk.normalize_rows` when it
         found a flat table (``flat_bools`` not None) instead of walking its rows again.
 
         The rows' tagged scalars (``{"$datetime": ...}``) are not walked: they hold no bool and
@@ -117,7 +117,7 @@ class Depths:
 def identical(a: Any, b: Any, *, depths: tuple[Depths, Depths] | None = None) -> bool:
     """Two canonical values that are equal with nothing left to interpret.
 
-    This is the equal path of :func:`harness.compare.compare`. Python's ``==`` decides, except
+    This is the equal path of :func:`harness.compare.verdict.compare`. Python's ``==`` decides, except
     where it is looser than ``compare``: ``True == 1``. So when either side holds a bool, the
     types must agree position by position, with the dict keys in the same order so that
     positions line up. (``1 == 1.0`` is equal for ``compare`` too.) False means "look closer":

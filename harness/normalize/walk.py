@@ -1,7 +1,7 @@
 """``normalize()``: whatever a side returned, as canonical plain data that can be compared.
 
 The canonical scalar forms are listed in :mod:`harness.canonical`; ORM instances are read as
-described in :mod:`harness.instances`. Containers:
+described in :mod:`harness.normalize.instances`. Containers:
 
 * ``dict`` and any ``Mapping`` (``RowMapping`` too) -> ``dict`` with ``str`` keys; a key that is
   not a ``str`` becomes its canonical value as JSON text (``1`` -> ``"1"``, ``None`` -> ``"null"``);
@@ -38,7 +38,7 @@ from typing import Any
 
 from harness.canonical import PASS_TYPES, SCALAR_CONVERTERS, gc_paused
 from harness.errors import NormalizationError
-from harness.instances import (
+from harness.normalize.instances import (
     BOOLEAN,
     JSON,
     PLAIN,
@@ -48,8 +48,8 @@ from harness.instances import (
     normalize_peewee,
     normalize_sqlalchemy,
 )
+from harness.normalize.rowdicts import AS_IS, CONVERT, CONVERT_ODD, row_builder
 from harness.paths import join, sort_token
-from harness.rowdicts import AS_IS, CONVERT, CONVERT_ODD, row_builder
 
 __all__ = ["KeyCollisionError", "coerce", "normalize", "normalize_rows"]
 
@@ -102,7 +102,7 @@ def normalize_rows(value: Any, *, keys: Mapping[str, str] = _NO_KEYS) -> tuple[A
     The second item is None, unless ``value`` became a list of dict rows whose values are all
     scalars or tagged scalars (``{"$datetime": ...}``): then it tells whether any of them is a
     bool. The per-case checks use it instead of walking the rows again
-    (:meth:`harness.depths.Depths.of`).
+    (:meth:`harness.compare.depths.Depths.of`).
     """
     walker = _Normalizer(keys)
     try:

@@ -18,16 +18,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from harness.schema_model import (
-    ColumnShape,
-    ForeignKeyShape,
-    IndexShape,
-    SchemaShape,
-    TableShape,
-    action,
-    rowid_alias,
-)
-from harness.schema_types import (
+from harness.schema.coltypes import (
     AUTOINCREMENT,
     canonical_default,
     canonical_expression,
@@ -35,6 +26,15 @@ from harness.schema_types import (
     dialect_family,
     enum_type,
     parse_create_index,
+)
+from harness.schema.model import (
+    ColumnShape,
+    ForeignKeyShape,
+    IndexShape,
+    SchemaShape,
+    TableShape,
+    action,
+    rowid_alias,
 )
 
 if TYPE_CHECKING:

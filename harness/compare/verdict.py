@@ -1,13 +1,13 @@
 """``compare()``: are two normalized results the same, and if not, why.
 
 The verdict comes from fast paths that never call DeepDiff. Results that are identical (Python's
-``==`` holds and the types agree position by position, :func:`~harness.depths.identical`) are
+``==`` holds and the types agree position by position, :func:`~harness.compare.depths.identical`) are
 equal at once. Otherwise each top-level row gets a hashable key
 (:func:`~harness.canonical.canonical_key`, or for flat rows simply the tuple of its values),
 and the keys are compared as a sequence (``ordered=True``) or counted as a multiset
 (``ordered=False``: a row that came back twice on one side and once on the other is a difference).
 Rows whose keys differ are then matched within ``float_tolerance`` and explained by
-:mod:`harness.explain`, so the cost of an explanation grows with the differences only.
+:mod:`harness.compare.explain`, so the cost of an explanation grows with the differences only.
 
 Rules:
 
@@ -38,10 +38,10 @@ from harness.canonical import (
     close,
     gc_paused,
 )
-from harness.depths import Depths, identical
-from harness.explain import Side, explain_ordered, explain_unordered, explain_values
+from harness.compare.depths import Depths, identical
+from harness.compare.explain import Side, explain_ordered, explain_unordered, explain_values
 from harness.paths import PathFilter, compile_paths, sort_token
-from harness.results import Comparison
+from harness.records import Comparison
 
 __all__ = ["EQUAL", "compare"]
 
@@ -58,7 +58,7 @@ def compare(
     unordered: Sequence[str] = (),
     depths: tuple[Depths, Depths] | None = None,
 ) -> Comparison:
-    """Compare two canonical values (see :func:`harness.normalize.normalize`).
+    """Compare two canonical values (see :func:`harness.normalize.walk.normalize`).
 
     >>> compare([{"id": 1, "n": 1.5}], [{"id": 1, "n": 1.5000000000001}], ordered=False).equal
     True
@@ -66,7 +66,7 @@ def compare(
     "same rows, different order: first at [0] ('a' in legacy, 'b' in new)"
 
     A bad ``ignore`` or ``unordered`` path raises :class:`~harness.errors.ConfigError`.
-    ``depths``: the two values' :class:`~harness.depths.Depths`, when the caller has walked them.
+    ``depths``: the two values' :class:`~harness.compare.depths.Depths`, when the caller has walked them.
     """
     paths = compile_paths(tuple(ignore), tuple(unordered)) if ignore or unordered else None
     if identical(legacy, new, depths=depths):  # the common verdict, without keying a single row

@@ -30,8 +30,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from harness.capture import is_transaction_control
-from harness.results import CaseResult, Latency, SideSummary, Statement, Violation
+from harness.records import (
+    CaseResult,
+    Latency,
+    SideSummary,
+    Statement,
+    Violation,
+    is_transaction_control,
+)
 
 if TYPE_CHECKING:
     from harness.registry import Pair
@@ -118,7 +124,7 @@ def check(
 ) -> list[Violation]:
     """The gate rules ``pair`` broke on ``cases`` and ``latency`` (empty when none).
 
-    ``config`` is the run's :class:`~harness.config.HarnessConfig` (anything with
+    ``config`` is the run's :class:`~harness.settings.HarnessConfig` (anything with
     ``max_latency_ratio``, ``max_queries`` and ``max_query_ratio`` attributes will do).
     """
     violations: list[Violation] = []

@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
-from harness.schema_hints import (
+from harness.schema.coltypes import dialect_family
+from harness.schema.hints import (
     SHORT,
     WHO,
     Hint,
@@ -39,8 +40,8 @@ from harness.schema_hints import (
     rename_hint,
     type_hint,
 )
-from harness.schema_live import live_shape
-from harness.schema_model import (
+from harness.schema.live import live_shape
+from harness.schema.model import (
     SIDES,
     ColumnShape,
     IndexShape,
@@ -49,7 +50,6 @@ from harness.schema_model import (
     legacy_shape,
     new_shape,
 )
-from harness.schema_types import dialect_family
 
 if TYPE_CHECKING:
     import peewee

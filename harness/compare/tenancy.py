@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from operator import methodcaller
 from typing import Any
 
-from harness.depths import Depths
+from harness.compare.depths import Depths
 
 TENANT_COLUMN = "organizationId"
 _TENANT_OF = methodcaller("get", TENANT_COLUMN)
@@ -50,7 +50,7 @@ def find_leaks(tenant_id: str, **sides: Any) -> tuple[str, ...]:
     """Human-readable findings, e.g. ``legacy: [3].organizationId = 'org-b' (case tenant 'org-a')``.
 
     Each side is a canonical value or a tuple of them; any of them may come as its
-    :class:`~harness.depths.Depths` when the caller has walked it already.
+    :class:`~harness.compare.depths.Depths` when the caller has walked it already.
     """
     found: list[str] = []
     for side, values in sides.items():

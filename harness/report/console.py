@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from statistics import median
 from typing import TextIO
 
-from harness.results import RunResult
+from harness.records import RunResult
 
 STATUS_STYLE = {"equal": "green", "mismatch": "red", "error": "bold red", "skipped": "yellow"}
 

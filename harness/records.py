@@ -7,12 +7,9 @@ The file's shape is CONTRACT section 4; fields beyond it are additions, never ch
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Status = Literal["equal", "mismatch", "error", "skipped"]
@@ -31,6 +28,23 @@ class Statement:
     sql: str
     params: str
     ms: float
+
+
+# Statements that frame work rather than do it: the capture leaves them out, and the query budget
+# applies the same rule to statements read back from a results file.
+_CONTROL = re.compile(
+    r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|START\s+TRANSACTION|END)\b", re.IGNORECASE
+)
+
+
+def is_transaction_control(sql: str) -> bool:
+    """True for BEGIN/COMMIT/ROLLBACK and savepoints: how an ORM frames work, not the work.
+
+    The harness runs each side inside its own transaction, so an ORM's nested transaction shows
+    up as savepoints on one side and not the other; counting them would fail a query budget for
+    nothing a user could act on.
+    """
+    return _CONTROL.match(sql) is not None
 
 
 @dataclass(frozen=True)
@@ -321,9 +335,6 @@ class RunResult:
             counts[p.status] += 1
         return {"pairs": len(self.pairs), **counts, "gate": "pass" if self.gate_passed else "fail"}
 
-    def with_pairs(self, pairs: Iterable[PairResult]) -> RunResult:
-        return replace(self, pairs=tuple(pairs))
-
     def to_json(self) -> dict[str, Any]:
         return {
             "harness_version": self.harness_version,
@@ -346,48 +357,3 @@ class RunResult:
             gate_reasons=tuple(data.get("gate_reasons") or ()),
             baseline=data.get("baseline"),
         )
-
-
-def write_results(result: RunResult, path: Path) -> Path:
-    """Write ``results.json`` atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(result.to_json(), fh, indent=1, ensure_ascii=False, default=str)
-        fh.write("\n")
-    os.replace(tmp, path)
-    return path
-
-
-def read_results(path: Path) -> RunResult:
-    """Read a results file written by any run; a clear error names a file that is not one."""
-    from harness.errors import HarnessError
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return RunResult.from_json(data)
-    except FileNotFoundError as exc:
-        raise HarnessError(f"{path}: no such results file; run `harness run` first") from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise HarnessError(
-            f"{path}: not a harness results file ({type(exc).__name__}: {exc})"
-        ) from exc
-
-
-def pair_results(
-    cases: Sequence[CaseResult], pairs_meta: Sequence[Mapping[str, Any]]
-) -> list[PairResult]:
-    """Group case results under their pairs, in the order of ``pairs_meta`` (name, router, gate)."""
-    by_pair: dict[str, list[CaseResult]] = {}
-    for c in cases:
-        by_pair.setdefault(c.pair, []).append(c)
-    return [
-        PairResult(
-            name=m["name"],
-            router=m["router"],
-            gate=m["gate"],
-            cases=tuple(by_pair.get(m["name"], ())),
-            options=m.get("options", {}),
-        )
-        for m in pairs_meta
-    ]

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.results import CaseResult, RunResult
+from harness.records import CaseResult, RunResult
 
 BASELINE_FILE = "harness-baseline.json"
 FORMAT_VERSION = 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from harness.schema_model import ColumnShape, IndexShape
+from harness.schema.model import ColumnShape, IndexShape
 
 Hint = Callable[[str, "str | None"], str]
 

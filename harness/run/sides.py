@@ -13,37 +13,21 @@ import hashlib
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from harness import changes as row_changes
-from harness.compare import compare
-from harness.depths import Depths
+from harness.compare.judge import judge
 from harness.errors import NormalizationError
-from harness.normalize import normalize_rows
-from harness.registry import Case, Context, Pair
-from harness.results import CaseResult, Diff, Observation, SideError, SideSummary
-from harness.tenancy import find_leaks
+from harness.normalize.walk import normalize_rows
+from harness.records import CaseResult, Observation, SideError
+from harness.registry import Context, PlannedCase
+from harness.run.snapshot import diff_snapshots, snapshot
 
 if TYPE_CHECKING:
-    from harness.targets import Target
+    from harness.database.target import Target
 
 TRACEBACK_LINES = 40
-
-
-@dataclass(frozen=True)
-class PlannedCase:
-    """A pair with one of its cases and the case's unique label: one test item."""
-
-    pair: Pair
-    label: str
-    case: Case
-
-    @cached_property
-    def id(self) -> str:
-        return f"{self.pair.name}[{self.label}]"
 
 
 def side_order(order_seed: int, planned: PlannedCase) -> tuple[str, str]:
@@ -149,7 +133,7 @@ class SideTransaction:
             cursor.close()
 
 
-def _context(planned: PlannedCase, side: str, now: datetime) -> Context:
+def side_context(planned: PlannedCase, side: str, now: datetime) -> Context:
     case = planned.case
     return Context(
         tenant_id=case.tenant_id, user_id=case.user_id, now=now, side=side, params=case.params
@@ -160,14 +144,14 @@ def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> O
     """Run one side of a case in a rolled-back transaction and record what it did."""
     pair = planned.pair
     func = pair.sides[side]
-    ctx = _context(planned, side, now)
+    ctx = side_context(planned, side, now)
     log = target.legacy_log if side == "legacy" else target.new_log
     watch = pair.options.watch if pair.options.writes else ()
     elapsed = 0.0
     statements: tuple[Any, ...] = ()
     try:
         with SideTransaction(target, side, ctx) as run_sql:
-            before = row_changes.snapshot(target, run_sql, watch) if watch else None
+            before = snapshot(target, run_sql, watch) if watch else None
             wall_start = datetime.now(UTC) if watch else None
             recorded = log.start()
             started = time.perf_counter()
@@ -183,9 +167,9 @@ def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> O
             changes = None
             if watch:
                 wall_end = datetime.now(UTC)
-                after = row_changes.snapshot(target, run_sql, watch)
+                after = snapshot(target, run_sql, watch)
                 changes = {
-                    "changes": row_changes.diff_snapshots(before or {}, after),
+                    "changes": diff_snapshots(before or {}, after),
                     "window": (wall_start, wall_end),  # aware UTC
                 }
     except NormalizationError as exc:
@@ -223,83 +207,6 @@ def _side_error(side: str, exc: BaseException, sql: str | None) -> SideError:
     )
 
 
-def judge(
-    planned: PlannedCase, legacy: Observation, new: Observation, order: tuple[str, str]
-) -> CaseResult:
-    """Compare two observations of a case into its :class:`CaseResult`."""
-    pair = planned.pair
-    case = planned.case
-    error = legacy.error or new.error
-    if legacy.error and new.error and order[0] == "new":
-        error = new.error
-    diff: Diff | None = None
-    status = "error" if error else "equal"
-    leaks: tuple[str, ...] = ()
-    legacy_value, new_value = legacy.value, new.value
-    legacy_changes = new_changes = None
-    if not error:
-        if pair.options.writes:
-            legacy_value, new_value, legacy_changes, new_changes = row_changes.match_fresh_values(
-                legacy, new
-            )
-        # Walked once here for both the comparison's equal path and the tenant guard; not at
-        # all when normalizing found flat tables (a hint only for the very value it returned).
-        depths = (
-            Depths.of(legacy_value, legacy.flat_bools if legacy_value is legacy.value else None),
-            Depths.of(new_value, new.flat_bools if new_value is new.value else None),
-        )
-        comparison = compare(
-            legacy_value,
-            new_value,
-            ordered=pair.options.ordered,
-            ignore=pair.options.ignore,
-            unordered=pair.options.unordered,
-            float_tolerance=pair.options.float_tolerance,
-            depths=depths,
-        )
-        if pair.options.writes:
-            comparison = row_changes.merge(
-                comparison,
-                compare(
-                    legacy_changes,
-                    new_changes,
-                    ordered=True,
-                    ignore=(),
-                    float_tolerance=pair.options.float_tolerance,
-                ),
-            )
-        if case.tenant_id is not None and pair.options.tenant_scoped:
-            leaks = find_leaks(
-                case.tenant_id, legacy=(depths[0], legacy_changes), new=(depths[1], new_changes)
-            )
-        if not comparison.equal:
-            status, diff = "mismatch", comparison.diff
-        if leaks:
-            status = "mismatch"
-            leak_line = f"tenant leak: {leaks[0]}" + (
-                f" (+{len(leaks) - 1} more)" if len(leaks) > 1 else ""
-            )
-            diff = (
-                Diff(summary=leak_line)
-                if diff is None
-                else replace(diff, summary=f"{leak_line}; {diff.summary}")
-            )
-    return CaseResult(
-        pair=pair.name,
-        label=planned.label,
-        status=status,  # type: ignore[arg-type]
-        tenant_id=case.tenant_id,
-        user_id=case.user_id,
-        params=dict(case.params),
-        diff=diff,
-        error=error,
-        legacy=SideSummary.of(legacy, value=legacy_value, changes=legacy_changes),
-        new=SideSummary.of(new, value=new_value, changes=new_changes),
-        order=order,
-        leaks=leaks,
-    )
-
-
 def run_case(
     planned: PlannedCase, target: Target, *, order_seed: int, now: datetime | None = None
 ) -> CaseResult:
@@ -310,11 +217,3 @@ def run_case(
     return judge(planned, observations["legacy"], observations["new"], order)
 
 
-def time_side(planned: PlannedCase, side: str, target: Target, now: datetime) -> float:
-    """Seconds one side of a case takes, its transaction set-up and rollback excluded."""
-    ctx = _context(planned, side, now)
-    func = planned.pair.sides[side]
-    with SideTransaction(target, side, ctx):
-        started = time.perf_counter()
-        func(ctx, **planned.case.params)
-        return time.perf_counter() - started

@@ -7,11 +7,10 @@ while it is active, so the harness's own statements (snapshots, BEGIN, ROLLBACK)
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
-from harness.results import Statement
+from harness.records import Statement, is_transaction_control
 
 MAX_PARAMS_TEXT = 300
 
@@ -44,23 +43,6 @@ class StatementLog:
     def add(self, sql: str, params: Any, ms: float) -> None:
         if self._active and not is_transaction_control(sql):
             self.statements.append(Statement(sql=sql, params=params_text(params), ms=round(ms, 4)))
-
-
-# Statements that frame work rather than do it; harness.budget applies the same rule when it
-# reads statements back from a results file.
-_CONTROL = re.compile(
-    r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|START\s+TRANSACTION|END)\b", re.IGNORECASE
-)
-
-
-def is_transaction_control(sql: str) -> bool:
-    """True for BEGIN/COMMIT/ROLLBACK and savepoints: how an ORM frames work, not the work.
-
-    The harness runs each side inside its own transaction, so an ORM's nested transaction shows
-    up as savepoints on one side and not the other; counting them would fail a query budget for
-    nothing a user could act on.
-    """
-    return _CONTROL.match(sql) is not None
 
 
 def params_text(params: Any) -> str:

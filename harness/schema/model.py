@@ -1,10 +1,10 @@
 """One shape for three descriptions of a schema: peewee models, SQLAlchemy models, live database.
 
 Each reader turns its source into a :class:`SchemaShape` of plain, canonical values (see
-:mod:`harness.schema_types`), so :mod:`harness.schema_diff` compares like with like. Types come
+:mod:`harness.schema.coltypes`), so :mod:`harness.schema.diff` compares like with like. Types come
 from what each side would emit on the target's dialect: peewee's ``ddl_datatype`` through the
 database's ``field_types``, and SQLAlchemy's type compiler. The live database's reader is in
-:mod:`harness.schema_live`.
+:mod:`harness.schema.live`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from harness.schema_types import (
+from harness.schema.coltypes import (
     AUTOINCREMENT,
     canonical_default,
     canonical_expression,

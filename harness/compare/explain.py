@@ -1,6 +1,6 @@
 """Explaining a mismatch in terms a person can act on: paths, both values, rows one side lacks.
 
-:mod:`harness.compare` has already set the matching rows aside; what is explained here is only
+:mod:`harness.compare.verdict` has already set the matching rows aside; what is explained here is only
 what is left over, so the cost grows with the differences, not with the size of the result.
 
 Paths name a row of an unordered result by its ``id`` when it has one (``[id='iss_1'].title``),
@@ -14,10 +14,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from harness.align import align
 from harness.canonical import DICT, TAGS, blur_key, canonical_key, close, describe
+from harness.compare.align import align
 from harness.paths import join
-from harness.results import MAX_DIFF_ENTRIES, Change, Diff, RowCount
+from harness.records import MAX_DIFF_ENTRIES, Change, Diff, RowCount
 
 ROOT = "$"
 _MATCH_BUDGET = 200_000  # close() calls spent pairing leftover rows within the tolerance

@@ -7,7 +7,7 @@ Content-Security-Policy lets only the page's own script run (by hash) and forbid
 
 Example::
 
-    from harness.report import rebuild, render_report
+    from harness.report.html import rebuild, render_report
 
     render_report(result, out_dir=Path("reports"))     # -> reports/index.html
     rebuild(Path("reports/results.json"))               # the same, from a saved run
@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
-from harness.results import CaseResult, PairResult, RunResult, SideSummary, read_results
+from harness.records import CaseResult, PairResult, RunResult, SideSummary
+from harness.report.results_file import read_results
 
 if TYPE_CHECKING:
     import jinja2
