@@ -16,14 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from harness.records import Latency
+from harness.records import Latency, Side
 from harness.run.timing import measure_pair
 
 if TYPE_CHECKING:
     from harness.database.target import Target
     from harness.engine import Engine
 
-A_A = ("legacy", "legacy")
+A_A: tuple[Side, Side] = ("legacy", "legacy")
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,7 @@ def calibrate(
         cases = engine.cases_of(pair)
         latency = None
         if cases:
-            latency = measure_pair(
-                cases, target, now=engine.now, budget_s=budget_s, sides=A_A
-            )
+            latency = measure_pair(cases, target, now=engine.now, budget_s=budget_s, sides=A_A)
             if latency is not None:
                 latency = _as_aa(latency)
         row = CalibrationRow(pair=pair.name, cases=len(cases), latency=latency)

@@ -26,6 +26,7 @@ is compared within a tolerance (:func:`near`); ``bool`` never equals a number.
 from __future__ import annotations
 
 import gc
+import json
 import math
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -244,3 +245,12 @@ def describe(value: Any, limit: int = 60) -> str:
             return f"{tag[1:]}({inner})"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def canonical_json(value: Any) -> str:
+    """One text per value: keys sorted, no spaces, non-ASCII kept, unknown types as ``str``.
+
+    The single canonical-JSON spelling of the harness: baseline fingerprints hash it (so it must
+    not change), and multiset sorting, fresh-value matching and the report's row marks use it.
+    """
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)

@@ -97,8 +97,10 @@ class Engine:
             )
 
     def run_case(self, planned: PlannedCase, target: Target) -> CaseResult:
-        """Run and judge one case."""
-        return run_case(planned, target, order_seed=self.order_seed, now=self.now)
+        """Run and judge one case; a difference the baseline accepts is marked so."""
+        result = run_case(planned, target, order_seed=self.order_seed, now=self.now)
+        accepted = None if result.status == "equal" else self.accepted_reason(result)
+        return result if accepted is None else replace(result, accepted=accepted)
 
     def measure(self, pair: Pair, target: Target) -> Latency | None:
         """Paired latency of ``pair`` over its cases (None when benchmarks are off or it has none)."""

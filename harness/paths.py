@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
-from harness.canonical import CONTAINER_TYPES
+from harness.canonical import CONTAINER_TYPES, canonical_json
 from harness.errors import ConfigError
 
 _TOKEN = re.compile(
@@ -41,7 +41,12 @@ _EXPECTED = "a path like 'createdAt', '[*].updatedAt', 'author.email' or 'commen
 DROP = "ignore"
 SORT = "unordered"
 
-Segment = tuple[str, Any]  # ("key", name) | ("glob", pattern) | ("index", n) | ("any", None)
+
+class Segment(NamedTuple):
+    """One step of a pattern: ``key`` name, ``glob`` pattern, ``index`` n, or ``any`` (``[*]``)."""
+
+    kind: Literal["key", "glob", "index", "any"]
+    arg: Any
 
 
 @dataclass(frozen=True)
@@ -68,16 +73,16 @@ def parse_path(text: str, setting: str = "ignore") -> PathPattern:
         if match is None or (match["name"] is not None and needs_dot and not match["dot"]):
             raise ConfigError.bad_value(setting, text, _EXPECTED)
         if match["any"]:
-            segments.append(("any", None))
+            segments.append(Segment("any", None))
         elif match["index"] is not None:
-            segments.append(("index", int(match["index"])))
+            segments.append(Segment("index", int(match["index"])))
         elif match["dq"] is not None:
-            segments.append(("key", json.loads(f'"{match["dq"]}"')))
+            segments.append(Segment("key", json.loads(f'"{match["dq"]}"')))
         elif match["sq"] is not None:
-            segments.append(("key", match["sq"]))
+            segments.append(Segment("key", match["sq"]))
         else:
             name = match["name"]
-            segments.append(("glob", name) if any(c in name for c in "*?") else ("key", name))
+            segments.append(Segment("glob" if any(c in name for c in "*?") else "key", name))
         pos = match.end()
     if not segments or (anchored and segments == [("any", None)] and setting == DROP):
         raise ConfigError.bad_value(
@@ -95,6 +100,31 @@ def join(parent: str, step: str | int) -> str:
     return f"{parent}[{json.dumps(step, ensure_ascii=False)}]"
 
 
+_ROOT = re.compile(r"^(?:root|\$)(?=[\[.]|$)")
+
+
+def steps(path: str) -> tuple[str, ...]:
+    """The keys and indexes (as text) of a path a diff names, in the one path grammar above.
+
+    Lenient where :func:`parse_path` is strict, since it reads results files: a leading ``$``
+    (or DeepDiff's ``root``) is dropped and anything unreadable is skipped.
+
+    >>> steps('[3].machine["odd key"]')
+    ('3', 'machine', 'odd key')
+    """
+    found = []
+    for match in _TOKEN.finditer(_ROOT.sub("", path.strip())):
+        if match["any"]:
+            found.append("*")
+        elif match["index"] is not None:
+            found.append(match["index"])
+        elif match["dq"] is not None:
+            found.append(json.loads(f'"{match["dq"]}"'))
+        else:
+            found.append(match["sq"] if match["sq"] is not None else match["name"])
+    return tuple(found)
+
+
 def _matches(segment: Segment, step: str | int) -> bool:
     kind, arg = segment
     if isinstance(step, int):
@@ -104,9 +134,7 @@ def _matches(segment: Segment, step: str | int) -> bool:
     return kind == "glob" and fnmatchcase(step, arg)
 
 
-def sort_token(value: Any) -> str:
-    """A total order over canonical values, for lists compared as multisets."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+sort_token = canonical_json  # a total order over canonical values, for multiset comparison
 
 
 Step = tuple[bool, bool, int]  # (leave it out, sort it, state id of what is below it)

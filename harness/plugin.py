@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,7 +21,7 @@ from harness.settings import SETTINGS, HarnessConfig, read_pyproject, resolve
 if TYPE_CHECKING:
     # The engine (and SQLAlchemy, peewee) load only when the harness is switched on.
     from harness.engine import Engine, SeededDatabase
-    from harness.records import CaseResult, Latency, RunResult
+    from harness.records import CaseResult, Latency, RunResult, Side
     from harness.registry import Pair, PlannedCase
     from harness.report.publish import Published
 
@@ -164,7 +163,16 @@ def _pair_test(pair: Pair) -> types.FunctionType:
 
 
 class PairModule(pytest.Module):
-    """A pair module seen by pytest: one test function per pair, named after the pair."""
+    """A pair module seen by pytest: one test function per pair, named after the pair.
+
+    Why pytest's private ``Module._getobj``: a pair file must not be imported a second time as a
+    test module (its ``pair()`` calls would register every pair again, under another module
+    name), yet pytest's ``Module`` collects the functions of the object ``_getobj`` returns, and
+    no public hook hands it a ready module object. Overriding ``_getobj`` to return a module of
+    generated test functions keeps pytest's own collection, parametrization, node ids and
+    ``-k``/``-m``/``--lf`` intact; the alternative, custom ``Item`` classes, would need pytest's
+    private fixture manager instead. ``tests/test_plugin.py`` pins that ``Module._getobj`` exists.
+    """
 
     pairs: list[Pair]
 
@@ -190,7 +198,9 @@ class HarnessSession:
         for p in engine.pairs:
             self.files.setdefault(Path(p.where.rsplit(":", 1)[0]).resolve(), []).append(p)
         self.cases: list[CaseResult] = []
-        self.latency_samples: dict[str, dict[str, Any]] = {}
+        from harness.gate.latency import BenchmarkSamples
+
+        self.benchmark_samples = BenchmarkSamples()
         self.latencies: dict[str, Latency] = {}
         self.database: tuple[str, str] | None = None  # (dialect, masked url), once seeded
         self.interrupted = False
@@ -252,20 +262,12 @@ class HarnessSession:
         self, planned: PlannedCase, db: SeededDatabase, request: pytest.FixtureRequest
     ) -> None:
         result = self.engine.run_case(planned, db.target)
-        accepted = self.engine.accepted_reason(result)
-        if accepted is not None:
-            result = replace(result, accepted=accepted)
         request.node.stash[CASE_KEY] = result
         if result.status == "equal" or result.accepted is not None:
             return
-        message = (
-            str(result.error)
-            if result.error
-            else (result.diff.summary if result.diff else result.status)
-        )
         if not planned.pair.options.gate:
-            pytest.xfail(f"not gated: {message}")
-        pytest.fail(f"{planned.id}: {message}", pytrace=False)
+            pytest.xfail(f"not gated: {result.reason}")
+        pytest.fail(f"{planned.id}: {result.reason}", pytrace=False)
 
     def run_latency(
         self, pair: Pair, which: str, db: SeededDatabase, request: pytest.FixtureRequest
@@ -277,7 +279,7 @@ class HarnessSession:
             return
         from harness.run.timing import time_side
 
-        side = which.split(":", 1)[1]
+        side: Side = "legacy" if which == "latency:legacy" else "new"
         cases = self.engine.cases_of(pair)
         benchmark = request.getfixturevalue("benchmark")
         benchmark.group = pair.name
@@ -323,21 +325,14 @@ class HarnessSession:
     def _take_latency(self, data: dict[str, Any]) -> None:
         from harness.records import Latency
 
-        if "latency" in data:
+        if "latency" in data:  # measured in one item by the harness's interleaved core
             self.latencies[data["pair"]] = Latency(**data["latency"])
             return
-        samples = self.latency_samples.setdefault(data["pair"], {})
-        samples[data["side"]] = data["samples"]
-        if "legacy" in samples and "new" in samples:
-            from harness.gate.latency import latency_from_samples
-
-            self.latencies[data["pair"]] = latency_from_samples(
-                samples["legacy"],
-                samples["new"],
-                paired=False,
-                method="pytest-benchmark",
-                calls=data["calls"],
-            )
+        joined = self.benchmark_samples.add(
+            data["pair"], data["side"], data["samples"], calls=data["calls"]
+        )
+        if joined is not None:
+            self.latencies[data["pair"]] = joined
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.selected = {

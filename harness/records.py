@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Status = Literal["equal", "mismatch", "error", "skipped"]
+Side = Literal["legacy", "new"]  # the two sides of a pair; the word means nothing else here
+
 STATUS_RANK = {"skipped": -1, "equal": 0, "mismatch": 1, "error": 2}
 
 # What a report keeps of one side's result: enough to read, never a 100 MB file.
@@ -51,7 +53,7 @@ def is_transaction_control(sql: str) -> bool:
 class SideError:
     """An exception raised by one side: which side, its type, message, the failing SQL."""
 
-    side: str
+    side: Side
     type: str
     message: str
     sql: str | None = None
@@ -66,7 +68,7 @@ class SideError:
 class Observation:
     """One side's run of one case: its normalized value or its error, statements and time."""
 
-    side: str
+    side: Side
     value: Any = None
     error: SideError | None = None
     ms: float = 0.0
@@ -230,6 +232,16 @@ class CaseResult:
         )
 
     @property
+    def reason(self) -> str:
+        """Why this case is not equal, in one line (its status when it is): the error, else the diff.
+
+        The one wording of a case's failure: the pytest item's failure text, the console's list
+        of failing cases and the baseline's summary all use it.
+        """
+        text = str(self.error) if self.error else (self.diff.summary if self.diff else self.status)
+        return " ".join(text.split())
+
+    @property
     def fails(self) -> bool:
         """True when this case breaks equivalence and no baseline entry accepts it."""
         return self.status in ("mismatch", "error") and self.accepted is None
@@ -321,7 +333,7 @@ class RunResult:
     dialect: str
     url: str  # always with the password masked
     pairs: tuple[PairResult, ...]
-    run: Mapping[str, Any] = field(default_factory=dict)  # seed, shuffle seed, sizes, timings
+    run: Mapping[str, Any] = field(default_factory=dict)  # seed, side order seed, sizes, timings
     gate_reasons: tuple[str, ...] = ()  # run-level reasons the gate failed (stale baseline, ...)
     baseline: Mapping[str, Any] | None = None
 

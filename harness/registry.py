@@ -44,10 +44,13 @@ from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.errors import ConfigError, RegistrationError
+from harness.records import Side
 
 if TYPE_CHECKING:
     import peewee
     from sqlalchemy.orm import Session
+
+    from harness.compare.rules import Rules
 
 SideFunc = Callable[..., Any]
 CasesFunc = Callable[["FixtureView"], Iterable["Case"]]
@@ -104,7 +107,7 @@ class Context:
     tenant_id: str | None
     user_id: str | None
     now: datetime
-    side: str
+    side: Side
     db: peewee.Database | None = None
     session: Session | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -167,13 +170,27 @@ class Pair:
         self.normalize_hook = func
         return func
 
-    def _side(self, side: str, func: SideFunc) -> SideFunc:
+    def _side(self, side: Side, func: SideFunc) -> SideFunc:
         if side in self.sides:
             raise RegistrationError.for_pair(
                 self.name, _where(func), f"the {side} side is registered twice"
             )
         self.sides[side] = func
         return func
+
+    @cached_property
+    def rules(self) -> Rules:
+        """The pair's comparison rules, compiled once (patterns were checked at registration)."""
+        from harness.compare.rules import Rules
+
+        o = self.options
+        return Rules.compile(
+            ordered=o.ordered,
+            ignore=o.ignore,
+            unordered=o.unordered,
+            float_tolerance=o.float_tolerance,
+            keys=o.keys,
+        )
 
     def check(self) -> None:
         """Raise a :class:`RegistrationError` when the pair cannot run."""
@@ -404,6 +421,7 @@ def load_pairs(sources: Sequence[str] = (), *, include_default: bool = True) -> 
         _collecting = previous
     for p in registry:
         p.check()
+        p.rules  # noqa: B018  (compiled now, at registration, not in the first case)
     return registry
 
 

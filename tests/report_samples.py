@@ -29,7 +29,7 @@ HTML_TEXT = "<b>&\"'"
 TENANTS = ("org-1", "org-2", "org-3")
 RUN_INFO = {
     "seed": 0,
-    "shuffle_seed": 81529,
+    "order_seed": 81529,
     "tenants": 3,
     "scale": 1,
     "started_at": "2025-08-02T10:00:00+00:00",

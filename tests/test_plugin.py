@@ -50,6 +50,16 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
+def test_pair_modules_rely_on_pytest_module_getobj() -> None:
+    """PairModule overrides pytest's private ``Module._getobj`` (why: see its docstring)."""
+    from harness.plugin import PairModule
+
+    assert callable(vars(pytest.Module).get("_getobj")), (
+        "pytest.Module._getobj is gone: harness.plugin.PairModule must supply its module another way"
+    )
+    assert "_getobj" in vars(PairModule)
+
+
 def test_inert_without_harness(project: pytest.Pytester) -> None:
     project.makepyfile(test_plain="def test_ok():\n    assert True\n")
     result = project.runpytest_subprocess("-p", "no:cacheprovider")

@@ -22,8 +22,9 @@ from report_samples import (
 )
 
 from harness.errors import HarnessError
+from harness.paths import steps
 from harness.records import Change, Diff, PairResult, RunResult
-from harness.report.html import parse_path, rebuild, render_report
+from harness.report.html import rebuild, render_report
 from harness.report.results_file import write_results
 
 
@@ -92,7 +93,7 @@ def test_header_shows_database_counts_verdict_and_run(page: str) -> None:
     header = page[page.index("<header") : page.index("</header>")]
     assert "Gate FAILED" in header
     assert "postgresql://postgres:***@localhost:5432/harness_3f9c2a1b" in header
-    assert "shuffle seed 81529" in header
+    assert "side order seed 81529" in header
     assert "12.4 s" in header
     assert "issue.list: 1 mismatching case" in header
     assert "machine.list: 1 erroring case" in header
@@ -184,14 +185,14 @@ def test_latency_chart_is_inline_svg(page: str) -> None:
 def test_missing_optional_run_fields(tmp_path: Path) -> None:
     run = RunResult("0.1.0", "sqlite", "sqlite:///x.sqlite3", passing_run().pairs)
     page = render_report(run, out_dir=tmp_path).read_text(encoding="utf-8")
-    assert "shuffle seed —" in page
+    assert "side order seed —" in page
     assert "interrupted" not in page
 
 
-def test_engine_order_seed_is_shown_as_the_shuffle_seed(tmp_path: Path) -> None:
+def test_engine_order_seed_is_shown(tmp_path: Path) -> None:
     run = replace(passing_run(), run={"seed": 3, "order_seed": 4242})
     page = render_report(run, out_dir=tmp_path).read_text(encoding="utf-8")
-    assert "3\n        · shuffle seed 4242" in page
+    assert "3\n        · side order seed 4242" in page
 
 
 def test_interrupted_run_is_flagged(tmp_path: Path) -> None:
@@ -269,8 +270,8 @@ def test_rebuild_names_a_bad_file(tmp_path: Path) -> None:
         ("", ()),
     ],
 )
-def test_parse_path(path: str, tokens: tuple[str, ...]) -> None:
-    assert parse_path(path) == tokens
+def test_diff_paths_read_back_as_steps(path: str, tokens: tuple[str, ...]) -> None:
+    assert steps(path) == tokens
 
 
 def test_fixture_text_in_names_is_escaped(tmp_path: Path) -> None:

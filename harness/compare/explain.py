@@ -24,7 +24,7 @@ _MATCH_BUDGET = 200_000  # close() calls spent pairing leftover rows within the 
 _SIMILARITY_PAIRS = 2_500  # leftover row pairs scored when rows have no id
 
 
-class Side:
+class SideRows:
     """One side's top-level rows as compared: their keys, and each row with ``ignore`` applied."""
 
     __slots__ = ("keys", "name", "rows", "transform")
@@ -252,7 +252,7 @@ def explain_values(a: Any, b: Any, tolerance: float) -> Diff | None:
     return _diff([count], changes, truncated=changes.total - len(changes.items))
 
 
-def _entries(side: Side, counts: dict[Any, int]) -> list[_Entry]:
+def _entries(side: SideRows, counts: dict[Any, int]) -> list[_Entry]:
     first: dict[Any, int] = {}
     for index, key in enumerate(side.keys):
         if key in counts and key not in first:
@@ -370,7 +370,11 @@ def _row_name(row: Any) -> str:
 
 
 def _leftovers(
-    left: Side, right: Side, counts_l: Counter[Any], counts_r: Counter[Any], tolerance: float
+    left: SideRows,
+    right: SideRows,
+    counts_l: Counter[Any],
+    counts_r: Counter[Any],
+    tolerance: float,
 ) -> tuple[list[_Entry], list[_Entry]]:
     """The rows each side has more of, minus those the other side has within the tolerance."""
     entries_l, entries_r = _entries(left, counts_l - counts_r), _entries(right, counts_r - counts_l)
@@ -379,7 +383,11 @@ def _leftovers(
 
 
 def explain_unordered(
-    left: Side, right: Side, counts_l: Counter[Any], counts_r: Counter[Any], tolerance: float
+    left: SideRows,
+    right: SideRows,
+    counts_l: Counter[Any],
+    counts_r: Counter[Any],
+    tolerance: float,
 ) -> Diff | None:
     """The Diff of two results compared as multisets, from each side's row counts (by key);
     None when the rows that differ exactly still match within the tolerance."""
@@ -422,7 +430,7 @@ def explain_unordered(
     )
 
 
-def explain_ordered(left: Side, right: Side, tolerance: float) -> Diff | None:
+def explain_ordered(left: SideRows, right: SideRows, tolerance: float) -> Diff | None:
     """The Diff of two results compared in order; None when they match within the tolerance.
 
     The same rows in another order say so (``reordered``) with the first position that differs;

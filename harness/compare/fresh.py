@@ -10,13 +10,12 @@ the same token (``<new Issue 1>``, ``<now>``) wherever it appears, in rows and r
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from harness.canonical import DATETIME_TAG
+from harness.canonical import DATETIME_TAG, canonical_json
 from harness.normalize.walk import normalize
 from harness.records import Change, Comparison, Diff, Observation
 
@@ -86,10 +85,6 @@ def _replace(value: Any, mapping: Mapping[Any, str]) -> Any:
         return value
 
 
-def _sort_key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
-
-
 def match_fresh_values(legacy: Observation, new: Observation) -> tuple[Any, Any, Any, Any]:
     """Both sides' return values and row changes with their fresh values matched into tokens."""
     sides = []
@@ -108,10 +103,11 @@ def match_fresh_values(legacy: Observation, new: Observation) -> tuple[Any, Any,
         legacy_ids = _fresh_ids(legacy_rows)
         new_ids = _fresh_ids(new_rows)
         ordered_legacy = sorted(
-            legacy_rows, key=lambda r: _sort_key(_replace(r, dict.fromkeys(legacy_ids, "<new>")))
+            legacy_rows,
+            key=lambda r: canonical_json(_replace(r, dict.fromkeys(legacy_ids, "<new>"))),
         )
         ordered_new = sorted(
-            new_rows, key=lambda r: _sort_key(_replace(r, dict.fromkeys(new_ids, "<new>")))
+            new_rows, key=lambda r: canonical_json(_replace(r, dict.fromkeys(new_ids, "<new>")))
         )
         for number, (lrow, nrow) in enumerate(
             zip(ordered_legacy, ordered_new, strict=False), start=1
@@ -137,7 +133,7 @@ def _fresh_ids(rows: Sequence[Mapping[str, Any]]) -> set[Any]:
 def _settle(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Sort each table's row lists, so the comparison is independent of snapshot order."""
     return {
-        table: {kind: sorted(rows, key=_sort_key) for kind, rows in (kinds or {}).items()}
+        table: {kind: sorted(rows, key=canonical_json) for kind, rows in (kinds or {}).items()}
         for table, kinds in changes.items()
     }
 

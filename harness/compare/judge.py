@@ -13,12 +13,12 @@ from harness.compare import fresh as row_changes
 from harness.compare.depths import Depths
 from harness.compare.tenancy import find_leaks
 from harness.compare.verdict import compare
-from harness.records import CaseResult, Diff, Observation, SideSummary
+from harness.records import CaseResult, Diff, Observation, Side, SideSummary
 from harness.registry import PlannedCase
 
 
 def judge(
-    planned: PlannedCase, legacy: Observation, new: Observation, order: tuple[str, str]
+    planned: PlannedCase, legacy: Observation, new: Observation, order: tuple[Side, Side]
 ) -> CaseResult:
     """Compare two observations of a case into its :class:`CaseResult`."""
     pair = planned.pair
@@ -43,13 +43,7 @@ def judge(
             Depths.of(new_value, new.flat_bools if new_value is new.value else None),
         )
         comparison = compare(
-            legacy_value,
-            new_value,
-            ordered=pair.options.ordered,
-            ignore=pair.options.ignore,
-            unordered=pair.options.unordered,
-            float_tolerance=pair.options.float_tolerance,
-            depths=depths,
+            legacy_value, new_value, ordered=False, rules=pair.rules, depths=depths
         )
         if pair.options.writes:
             comparison = row_changes.merge(

@@ -39,7 +39,8 @@ from harness.canonical import (
     gc_paused,
 )
 from harness.compare.depths import Depths, identical
-from harness.compare.explain import Side, explain_ordered, explain_unordered, explain_values
+from harness.compare.explain import SideRows, explain_ordered, explain_unordered, explain_values
+from harness.compare.rules import Rules
 from harness.paths import PathFilter, compile_paths, sort_token
 from harness.records import Comparison
 
@@ -57,6 +58,7 @@ def compare(
     float_tolerance: float = 1e-9,
     unordered: Sequence[str] = (),
     depths: tuple[Depths, Depths] | None = None,
+    rules: Rules | None = None,
 ) -> Comparison:
     """Compare two canonical values (see :func:`harness.normalize.walk.normalize`).
 
@@ -67,8 +69,12 @@ def compare(
 
     A bad ``ignore`` or ``unordered`` path raises :class:`~harness.errors.ConfigError`.
     ``depths``: the two values' :class:`~harness.compare.depths.Depths`, when the caller has walked them.
+    ``rules``: a pair's compiled :class:`~harness.compare.rules.Rules`, instead of the keywords.
     """
-    paths = compile_paths(tuple(ignore), tuple(unordered)) if ignore or unordered else None
+    if rules is not None:  # a registered pair's rules, compiled once
+        ordered, float_tolerance, paths = rules.ordered, rules.float_tolerance, rules.paths
+    else:
+        paths = compile_paths(tuple(ignore), tuple(unordered)) if ignore or unordered else None
     if identical(legacy, new, depths=depths):  # the common verdict, without keying a single row
         return EQUAL
     if legacy.__class__ is list and new.__class__ is list:
@@ -85,7 +91,7 @@ def compare(
     return EQUAL if diff is None else Comparison(equal=False, diff=diff)
 
 
-def _ordered(left: Side, right: Side, tolerance: float) -> Comparison:
+def _ordered(left: SideRows, right: SideRows, tolerance: float) -> Comparison:
     if len(left.keys) == len(right.keys):
         if left.keys == right.keys:
             return EQUAL
@@ -96,7 +102,7 @@ def _ordered(left: Side, right: Side, tolerance: float) -> Comparison:
     return EQUAL if diff is None else Comparison(equal=False, diff=diff)
 
 
-def _unordered(left: Side, right: Side, tolerance: float) -> Comparison:
+def _unordered(left: SideRows, right: SideRows, tolerance: float) -> Comparison:
     if left.keys == right.keys:  # the same order is common even when it is not promised
         return EQUAL
     if len(left.keys) == len(right.keys):
@@ -131,14 +137,16 @@ def _count(keys: list[Any]) -> Counter[Any]:
         ) from exc
 
 
-def _sides(legacy: list[Any], new: list[Any], paths: PathFilter | None) -> tuple[Side, Side]:
+def _sides(
+    legacy: list[Any], new: list[Any], paths: PathFilter | None
+) -> tuple[SideRows, SideRows]:
     """Both sides' rows with their keys: the flat-table fast path when it applies."""
     step = None if paths is None else paths.element_step(paths.root)
     if paths is not None and step is None:  # patterns that name a row index: filter up front
         rows_l, rows_r = paths.apply(legacy), paths.apply(new)
         return _general(rows_l, rows_r, None)
     if step is not None and step[0]:  # every row is ignored
-        return Side("legacy", [], [], None), Side("new", [], [], None)
+        return SideRows("legacy", [], [], None), SideRows("new", [], [], None)
     transform = None
     if paths is not None and step is not None and not paths.is_dead(step[2]):
         transform = _row_transform(paths, step[2], step[1])
@@ -157,18 +165,18 @@ def _row_transform(paths: PathFilter, sid: int, sort: bool) -> Any:
     return transform
 
 
-def _general(legacy: list[Any], new: list[Any], transform: Any) -> tuple[Side, Side]:
+def _general(legacy: list[Any], new: list[Any], transform: Any) -> tuple[SideRows, SideRows]:
     if transform is not None:
         legacy, new = list(map(transform, legacy)), list(map(transform, new))
     return (
-        Side("legacy", legacy, list(map(canonical_key, legacy)), None),
-        Side("new", new, list(map(canonical_key, new)), None),
+        SideRows("legacy", legacy, list(map(canonical_key, legacy)), None),
+        SideRows("new", new, list(map(canonical_key, new)), None),
     )
 
 
 def _table(
     legacy: list[Any], new: list[Any], paths: PathFilter | None, step: Any
-) -> tuple[Side, Side] | None:
+) -> tuple[SideRows, SideRows] | None:
     """Keys for lists of scalars or of flat rows, made with C-level passes (None: not flat).
 
     A row's key is the tuple of its values in a fixed column order. That is exact except where
@@ -182,7 +190,7 @@ def _table(
         mixed = bool in kinds and not kinds.isdisjoint(NUMBER_TYPES)
         keys_l = list(map(canonical_key, legacy)) if mixed else legacy
         keys_r = list(map(canonical_key, new)) if mixed else new
-        return Side("legacy", legacy, keys_l, None), Side("new", new, keys_r, None)
+        return SideRows("legacy", legacy, keys_l, None), SideRows("new", new, keys_r, None)
     if kinds != {dict}:
         return None
     shapes = [tuple(rows[0]) if rows else None for rows in (legacy, new)]
@@ -220,7 +228,9 @@ def _table(
     transform = None
     if paths is not None and not paths.is_dead(step[2]):
         transform = _row_transform(paths, step[2], False)
-    return Side("legacy", legacy, values[0], transform), Side("new", new, values[1], transform)
+    return SideRows("legacy", legacy, values[0], transform), SideRows(
+        "new", new, values[1], transform
+    )
 
 
 def _project(

@@ -33,6 +33,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from harness.canonical import canonical_json
 from harness.errors import HarnessError
 from harness.records import CaseResult, RunResult
 
@@ -41,6 +42,19 @@ FORMAT_VERSION = 1
 DEFAULT_REASON = "TODO: say why this difference is accepted"
 _FIELDS = ("pair", "case", "diff", "reason")
 _SUMMARY_CHARS = 500
+
+
+@dataclass(frozen=True)
+class StaleEntry:
+    """A baseline entry that no longer matches this run, and why."""
+
+    entry: str
+    pair: str
+    case: str
+    why: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"entry": self.entry, "pair": self.pair, "case": self.case, "why": self.why}
 
 
 @dataclass(frozen=True)
@@ -161,8 +175,8 @@ def fingerprint(case: CaseResult) -> str:
         material["diff"] = {
             "changes": [[c.path, c.kind, c.legacy, c.new] for c in diff.changes],
             # One-sided rows are a multiset: their order in the file means nothing.
-            "only_legacy": sorted(_canonical([r.row, r.count]) for r in diff.only_legacy),
-            "only_new": sorted(_canonical([r.row, r.count]) for r in diff.only_new),
+            "only_legacy": sorted(canonical_json([r.row, r.count]) for r in diff.only_legacy),
+            "only_new": sorted(canonical_json([r.row, r.count]) for r in diff.only_new),
             "reordered": diff.reordered,
             "truncated": diff.truncated,
         }
@@ -174,12 +188,8 @@ def fingerprint(case: CaseResult) -> str:
     # Through JSON first, so a run in memory and the same run read back from results.json
     # (tuples now lists, Decimals now text, int keys now text) give the same fingerprint.
     plain = json.loads(json.dumps(material, default=str))
-    digest = hashlib.sha256(_canonical(plain).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(canonical_json(plain).encode("utf-8")).hexdigest()
     return f"sha256:{digest[:32]}"
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _differs(case: CaseResult) -> bool:
@@ -187,8 +197,7 @@ def _differs(case: CaseResult) -> bool:
 
 
 def _summary(case: CaseResult) -> str:
-    text = case.diff.summary if case.diff else str(case.error) if case.error else case.status
-    text = " ".join(text.split())
+    text = case.reason
     return text if len(text) <= _SUMMARY_CHARS else text[: _SUMMARY_CHARS - 1] + "…"
 
 
@@ -199,7 +208,7 @@ def apply_baseline(result: RunResult, baseline: Baseline) -> RunResult:
     another way (the difference changed), or when its pair ran but has no such case any more.
     Entries of pairs this run did not reach (``--only``, skipped, interrupted) are left alone.
     """
-    stale: list[dict[str, str]] = []
+    stale: list[StaleEntry] = []
     accepted = 0
     seen: set[tuple[str, str]] = set()
     pairs = []
@@ -229,8 +238,7 @@ def apply_baseline(result: RunResult, baseline: Baseline) -> RunResult:
             if entry.key not in seen and entry.pair in ran:
                 stale.append(_stale(entry, "the case no longer exists"))
     reasons = [
-        f"baseline entry {s['entry']} is stale: {s['why']}; run `harness baseline update`"
-        for s in stale
+        f"baseline entry {s.entry} is stale: {s.why}; run `harness baseline update`" for s in stale
     ]
     return replace(
         result,
@@ -242,13 +250,13 @@ def apply_baseline(result: RunResult, baseline: Baseline) -> RunResult:
             "exists": baseline.exists,
             "entries": len(baseline),
             "accepted": accepted,
-            "stale": stale,
+            "stale": [s.to_json() for s in stale],
         },
     )
 
 
-def _stale(entry: BaselineEntry, why: str) -> dict[str, str]:
-    return {"entry": entry.name, "pair": entry.pair, "case": entry.case, "why": why}
+def _stale(entry: BaselineEntry, why: str) -> StaleEntry:
+    return StaleEntry(entry=entry.name, pair=entry.pair, case=entry.case, why=why)
 
 
 def update_baseline(

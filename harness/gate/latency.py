@@ -40,7 +40,7 @@ import statistics
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from harness.records import Latency
+from harness.records import Latency, Side
 
 if TYPE_CHECKING:
     pass
@@ -53,6 +53,27 @@ BOOTSTRAP_SEED = 20240601
 # perf_counter has nanosecond resolution, so a zero only comes from a broken timer; clamping keeps
 # a ratio finite instead of dividing by zero.
 MIN_SECONDS = 1e-9
+
+
+class BenchmarkSamples:
+    """pytest-benchmark's rounds of each side of a pair, joined into a :class:`Latency`.
+
+    Under ``pytest --harness`` each side of a pair is its own pytest-benchmark item; the two
+    arrive one after the other (possibly from different xdist workers' reports).
+    """
+
+    def __init__(self) -> None:
+        self._by_pair: dict[str, dict[str, Sequence[float]]] = {}
+
+    def add(self, pair: str, side: Side, samples: Sequence[float], *, calls: int) -> Latency | None:
+        """Record one side's rounds; the pair's latency once both sides are in, else None."""
+        sides = self._by_pair.setdefault(pair, {})
+        sides[side] = samples
+        if "legacy" not in sides or "new" not in sides:
+            return None
+        return latency_from_samples(
+            sides["legacy"], sides["new"], paired=False, method="pytest-benchmark", calls=calls
+        )
 
 
 def latency_from_samples(

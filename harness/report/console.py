@@ -137,8 +137,7 @@ def summary_table(result: RunResult, stream: TextIO | None = None) -> None:
         if p.fails_gate:
             for c in p.cases:
                 if c.fails:
-                    why = str(c.error) if c.error else (c.diff.summary if c.diff else c.status)
-                    console.print(f"  [red]✗[/] {escape(f'{p.name}[{c.label}]: {why}')}")
+                    console.print(f"  [red]✗[/] {escape(f'{p.name}[{c.label}]: {c.reason}')}")
                     break
             for v in p.violations:
                 console.print(f"  [red]✗[/] {escape(v.message)}")

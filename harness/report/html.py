@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from harness.canonical import canonical_json
+from harness.paths import steps
 from harness.records import CaseResult, PairResult, RunResult, SideSummary
 from harness.report.results_file import read_results
 
@@ -53,7 +54,7 @@ MAX_SQL = 3_000
 MAX_TRACEBACK = 8_000
 MAX_CHART_PAIRS = 80
 MAX_MARKS = 500  # changed paths and one-sided rows looked for in the drawn results
-RUN_KEYS = ("seed", "shuffle_seed", "tenants", "scale", "started_at", "duration_s", "argv")
+RUN_KEYS = ("seed", "order_seed", "tenants", "scale", "started_at", "duration_s", "argv")
 CHART_WIDTH = 520  # px of the longest bar
 FAILING = ("mismatch", "error")
 
@@ -90,7 +91,8 @@ def render_report(result: RunResult, *, out_dir: Path) -> Path:
         r=result,
         # Every key optional: a results file from an older or newer harness still draws.
         run={key: result.run.get(key) for key in RUN_KEYS}
-        | {"shuffle_seed": result.run.get("shuffle_seed", result.run.get("order_seed"))},
+        # Files from before the seed had one name called it "shuffle_seed".
+        | {"order_seed": result.run.get("order_seed", result.run.get("shuffle_seed"))},
         interrupted=bool(result.run.get("interrupted")),
         baseline=result.baseline or {},
         summary=result.summary(),
@@ -248,14 +250,14 @@ def _case_detail(case: CaseResult) -> dict[str, Any]:
     only_rows: dict[str, set[str]] = {"legacy": set(), "new": set()}
     if diff is not None:
         # Only the first differences are looked for: a side draws at most MAX_DRAWN_ROWS rows.
-        changed = {parse_path(c.path) for c in diff.changes[:MAX_MARKS]}
+        changed = {steps(c.path) for c in diff.changes[:MAX_MARKS]}
         changes = [
             (c.path, c.kind, _clip(_dump(c.legacy), MAX_VALUE), _clip(_dump(c.new), MAX_VALUE))
             for c in diff.changes[:MAX_CHANGES]
         ]
         for side, rows in (("legacy", diff.only_legacy), ("new", diff.only_new)):
             only[side] = [(_clip(_dump(r.row), MAX_VALUE), r.count) for r in rows[:MAX_ONLY_ROWS]]
-            only_rows[side] = {_canonical(r.row) for r in rows[:MAX_MARKS]}
+            only_rows[side] = {canonical_json(r.row) for r in rows[:MAX_MARKS]}
     return {
         "changes": changes,
         "changes_more": len(diff.changes) - len(changes) if diff else 0,
@@ -284,7 +286,7 @@ def _side_view(
     if isinstance(value, list) and only_rows:
         # An unordered comparison names rows, not paths: mark the rows found on this side only.
         marked.update(
-            (str(i),) for i, row in enumerate(value[:MAX_MARKS]) if _canonical(row) in only_rows
+            (str(i),) for i, row in enumerate(value[:MAX_MARKS]) if canonical_json(row) in only_rows
         )
     lines, cut = _pretty_lines(value, marked)
     statements = [
@@ -303,22 +305,6 @@ def _side_view(
         "statements_more": max(summary.queries, len(summary.statements)) - len(statements),
         "changes": _clip(_dump(summary.changes, indent=1), 4000) if summary.changes else None,
     }
-
-
-_ROOT = re.compile(r"^(?:root|\$)(?=[\[.]|$)")
-_TOKEN = re.compile(r"""\[\s*(?:'([^']*)'|"([^"]*)"|([^\]]*?))\s*\]|([^.\[\]/]+)""")
-
-
-def parse_path(path: str) -> tuple[str, ...]:
-    """Split a diff path into keys: ``[0].title``, ``root[0]['title']`` and ``0/title`` agree.
-
-    >>> parse_path("[3].machine.name")
-    ('3', 'machine', 'name')
-    """
-    tokens = []
-    for m in _TOKEN.finditer(_ROOT.sub("", path.strip())):
-        tokens.append(next(t for t in m.groups() if t is not None))
-    return tuple(tokens)
 
 
 class _Full(Exception):
@@ -381,10 +367,6 @@ def _rows_to_draw(count: int, marked: set[tuple[str, ...]]) -> set[int]:
 
 def _dump(value: Any, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, indent=indent)
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def _clip(text: str | None, limit: int, *, tail: bool = False) -> str:

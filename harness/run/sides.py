@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from harness.compare.judge import judge
 from harness.errors import NormalizationError
 from harness.normalize.walk import normalize_rows
-from harness.records import CaseResult, Observation, SideError
+from harness.records import CaseResult, Observation, Side, SideError
 from harness.registry import Context, PlannedCase
 from harness.run.snapshot import diff_snapshots, snapshot
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 TRACEBACK_LINES = 40
 
 
-def side_order(order_seed: int, planned: PlannedCase) -> tuple[str, str]:
+def side_order(order_seed: int, planned: PlannedCase) -> tuple[Side, Side]:
     """The order the two sides run in for this case: a coin flip seeded by run seed and case.
 
     A bit of a hash of both, not ``random.Random(seed)``: seeding a Mersenne Twister costs more
@@ -40,7 +40,7 @@ def side_order(order_seed: int, planned: PlannedCase) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=65536)
-def _order(order_seed: int, case_id: str) -> tuple[str, str]:
+def _order(order_seed: int, case_id: str) -> tuple[Side, Side]:
     digest = hashlib.blake2b(f"{order_seed}\0{case_id}".encode(), digest_size=1).digest()
     return ("legacy", "new") if digest[0] & 1 else ("new", "legacy")
 
@@ -72,7 +72,7 @@ class SideTransaction:
 
     __slots__ = ("_conn", "_session", "_trans", "_txn", "ctx", "side", "target")
 
-    def __init__(self, target: Target, side: str, ctx: Context) -> None:
+    def __init__(self, target: Target, side: Side, ctx: Context) -> None:
         self.target = target
         self.side = side
         self.ctx = ctx
@@ -133,14 +133,14 @@ class SideTransaction:
             cursor.close()
 
 
-def side_context(planned: PlannedCase, side: str, now: datetime) -> Context:
+def side_context(planned: PlannedCase, side: Side, now: datetime) -> Context:
     case = planned.case
     return Context(
         tenant_id=case.tenant_id, user_id=case.user_id, now=now, side=side, params=case.params
     )
 
 
-def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> Observation:
+def observe(planned: PlannedCase, side: Side, target: Target, now: datetime) -> Observation:
     """Run one side of a case in a rolled-back transaction and record what it did."""
     pair = planned.pair
     func = pair.sides[side]
@@ -161,7 +161,7 @@ def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> O
                 elapsed = (time.perf_counter() - started) * 1000.0
                 log.stop()
                 statements = tuple(recorded)
-            canonical, flat_bools = normalize_rows(value, keys=pair.options.keys)
+            canonical, flat_bools = normalize_rows(value, keys=pair.rules.keys)
             if pair.normalize_hook is not None:
                 canonical, flat_bools = pair.normalize_hook(canonical), None
             changes = None
@@ -190,7 +190,7 @@ def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> O
     )
 
 
-def _side_error(side: str, exc: BaseException, sql: str | None) -> SideError:
+def _side_error(side: Side, exc: BaseException, sql: str | None) -> SideError:
     statement = getattr(exc, "statement", None) or sql
     lines = traceback.format_exception(exc)
     text = "".join(lines)
@@ -215,5 +215,3 @@ def run_case(
     order = side_order(order_seed, planned)
     observations = {side: observe(planned, side, target, now) for side in order}
     return judge(planned, observations["legacy"], observations["new"], order)
-
-

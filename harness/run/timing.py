@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from harness.gate.latency import MAX_ROUNDS, latency_from_samples
-from harness.records import Latency
+from harness.records import Latency, Side
 from harness.run.sides import SideTransaction, side_context
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from harness.registry import PlannedCase
 
 
-SideTimer = Callable[["PlannedCase", str, "Target", datetime], float]
+SideTimer = Callable[["PlannedCase", Side, "Target", datetime], float]
 
 
 def measure_pair(
@@ -34,7 +34,7 @@ def measure_pair(
     min_rounds: int = 5,
     warmup: int = 1,
     max_rounds: int = MAX_ROUNDS,
-    sides: tuple[str, str] = ("legacy", "new"),
+    sides: tuple[Side, Side] = ("legacy", "new"),
     timer: SideTimer | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Latency | None:
@@ -109,7 +109,7 @@ def _run_round(
     cases: Sequence[PlannedCase],
     target: Target,
     now: datetime,
-    sides: tuple[str, str],
+    sides: tuple[Side, Side],
     index: int,
 ) -> list[tuple[float, float]] | _Failed:
     """One round: each case's two sides back to back, the first side alternating with ``index``.
@@ -129,7 +129,7 @@ def _run_round(
     return timed
 
 
-def time_side(planned: PlannedCase, side: str, target: Target, now: datetime) -> float:
+def time_side(planned: PlannedCase, side: Side, target: Target, now: datetime) -> float:
     """Seconds one side of a case takes, its transaction set-up and rollback excluded."""
     ctx = side_context(planned, side, now)
     func = planned.pair.sides[side]
