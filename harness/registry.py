@@ -305,11 +305,11 @@ class Registry:
         return chosen
 
 
-# Pairs registered while a module is being loaded go here; load_pairs swaps in a fresh one.
-_collecting: Registry | None = None
-# The pairs each module registered, by name: a module imported again (pytester restores
-# sys.modules between sessions) replaces its earlier registrations instead of doubling them.
-_module_pairs: dict[str, dict[str, Pair]] = {}
+# The pairs a module registers live on the module itself, under this name: the registry of a run
+# is a value built by load_pairs from the modules it loads, never module-global state here. A
+# module imported again (pytester restores sys.modules between in-process sessions) brings fresh
+# globals, so its pairs are registered afresh instead of twice.
+MODULE_PAIRS = "__harness_pairs__"
 
 
 def pair(
@@ -381,11 +381,12 @@ def pair(
     p = Pair(name, options, where)
     if normalize is not None:
         p.normalize_hook = normalize
-    if _collecting is not None:
-        _collecting.add(p)
-    module_name = caller.frame.f_globals.get("__name__")
-    if module_name:
-        _module_pairs.setdefault(module_name, {})[name] = p
+    registered: dict[str, Pair] = caller.frame.f_globals.setdefault(MODULE_PAIRS, {})
+    if name in registered:
+        raise RegistrationError.for_pair(
+            name, where, f"the name is already registered by {registered[name].where}"
+        )
+    registered[name] = p
     return p
 
 
@@ -396,29 +397,26 @@ def load_pairs(sources: Sequence[str] = (), *, include_default: bool = True) -> 
     """Import the pair modules and return their pairs.
 
     ``sources`` are dotted module names or ``.py`` file paths (a directory loads each ``.py`` in
-    it). Modules already imported contribute the pairs they registered then.
+    it). Modules already imported contribute the pairs they registered then; the registry is a
+    new value each time, so two loads (two pytest sessions in one process) never share state.
     """
-    global _collecting
     registry = Registry()
-    previous, _collecting = _collecting, registry
-    try:
-        names: list[str] = []
-        if include_default:
-            names.extend(_package_modules(DEFAULT_PAIRS))
-        for source in sources:
-            names.extend(_resolve_source(source))
-        loaded: set[str] = set()
-        for module_name in names:
-            if module_name in loaded:
-                continue
-            loaded.add(module_name)
-            if module_name in sys.modules and module_name in _module_pairs:
-                for p in _module_pairs[module_name].values():
-                    registry.add(p)
-                continue
-            _import(module_name)
-    finally:
-        _collecting = previous
+    names: list[str] = []
+    if include_default:
+        names.extend(_package_modules(DEFAULT_PAIRS))
+    for source in sources:
+        names.extend(_resolve_source(source))
+    for module_name in dict.fromkeys(names):
+        before = set(sys.modules)
+        module = sys.modules.get(module_name) or _import(module_name)
+        # Pairs of modules it imported on the way (a package's __init__ importing its pair
+        # modules, say) belong to the run too, in import order, the module itself last.
+        fresh = [
+            m for name, m in list(sys.modules.items()) if name not in before and m is not module
+        ]
+        for loaded in (*fresh, module):
+            for p in vars(loaded).get(MODULE_PAIRS, {}).values():
+                registry.add(p)
     for p in registry:
         p.check()
         p.rules  # noqa: B018  (compiled now, at registration, not in the first case)

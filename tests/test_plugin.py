@@ -1,4 +1,4 @@
-"""The pytest plugin, in real pytest sessions (pytester, in subprocesses): one engine with ``harness run``."""
+"""The pytest plugin, in real pytest sessions (pytester, in process): one engine with ``harness run``."""
 
 from __future__ import annotations
 
@@ -43,6 +43,25 @@ def harness_args(tmp: Path, *extra: str) -> list[str]:
     ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _everything_imported(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One real run first, so the sessions below start with every lazily imported module loaded.
+
+    The sessions run in this process (``runpytest``); pytester removes the modules a session
+    imported when it ends. A module imported inside one session and again inside the next (parts
+    of SQLAlchemy load on first use) would exist twice and break SQLAlchemy's internals.
+    """
+    out = tmp_path_factory.mktemp("warm")
+    config = HarnessConfig(
+        pairs=(PLANTED, GOOD),
+        report_dir=out,
+        bench=False,
+        baseline=None,
+        include_default_pairs=False,
+    )
+    run_direct(config)
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     # The reference pairs stay out of these sessions: only the test modules' pairs load.
@@ -62,28 +81,26 @@ def test_pair_modules_rely_on_pytest_module_getobj() -> None:
 
 def test_inert_without_harness(project: pytest.Pytester) -> None:
     project.makepyfile(test_plain="def test_ok():\n    assert True\n")
-    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result = project.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert "query-equivalence harness" not in result.stdout.str()
 
 
 def test_items_are_pair_and_case(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess(
-        *harness_args(project.path, "--collect-only", "-q", "-k", "good")
-    )
+    result = project.runpytest(*harness_args(project.path, "--collect-only", "-q", "-k", "good"))
     result.stdout.fnmatch_lines(["*::good.issueCount[[]*[]]", "*::good.comment[[]*[]]"])
     assert "planted" not in result.stdout.str()
 
 
 def test_good_pairs_pass(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess(*harness_args(project.path, "-k", "good"))
+    result = project.runpytest(*harness_args(project.path, "-k", "good"))
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*query-equivalence harness*", "*gate PASS*"])
     assert result.ret == 0
 
 
 def test_planted_bugs_fail_with_the_diff(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess(*harness_args(project.path, "-k", "planted"))
+    result = project.runpytest(*harness_args(project.path, "-k", "planted"))
     result.assert_outcomes(failed=7, xfailed=1)
     result.stdout.fnmatch_lines(
         [
@@ -96,9 +113,9 @@ def test_planted_bugs_fail_with_the_diff(project: pytest.Pytester) -> None:
 
 
 def test_exitfirst_and_markers(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess(*harness_args(project.path, "-x", "-k", "planted.titles"))
+    result = project.runpytest(*harness_args(project.path, "-x", "-k", "planted.titles"))
     result.assert_outcomes(failed=1)
-    writes = project.runpytest_subprocess(
+    writes = project.runpytest(
         *harness_args(project.path, "-m", "harness_writes", "--collect-only", "-q")
     )
     writes.stdout.fnmatch_lines(["*good.comment[[]*[]]", "*planted.assign[[]assign[]]"])
@@ -107,7 +124,7 @@ def test_exitfirst_and_markers(project: pytest.Pytester) -> None:
 
 def test_junitxml(project: pytest.Pytester) -> None:
     junit = project.path / "junit.xml"
-    project.runpytest_subprocess(
+    project.runpytest(
         *harness_args(project.path, "-k", "titles or issueCount", f"--junitxml={junit}")
     )
     text = junit.read_text()
@@ -116,7 +133,7 @@ def test_junitxml(project: pytest.Pytester) -> None:
 
 
 def test_bad_option_is_a_usage_error(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess(*harness_args(project.path, "--harness-scale", "0"))
+    result = project.runpytest(*harness_args(project.path, "--harness-scale", "0"))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*harness: --scale: '0' is not valid*"])
 
@@ -127,7 +144,7 @@ def test_ini_switches_it_on(project: pytest.Pytester) -> None:
         "[tool.pytest.ini_options]\nharness = true\n"
         f"harness_pairs = [{GOOD!r}]\nharness_bench = 'false'\n"
     )
-    result = project.runpytest_subprocess(
+    result = project.runpytest(
         "-c",
         str(project.path / "pyproject.toml"),
         "-W",
@@ -161,7 +178,7 @@ def _stable(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_harness_run_and_pytest_harness_agree(project: pytest.Pytester, tmp_path: Path) -> None:
-    outcome = project.runpytest_subprocess(
+    outcome = project.runpytest(
         *harness_args(project.path, "-k", "good or titles or broken or leaky")
     )
     assert outcome.ret == 1
@@ -185,11 +202,11 @@ def test_harness_run_and_pytest_harness_agree(project: pytest.Pytester, tmp_path
 def test_xdist_workers_give_the_same_results(project: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
     selection = ("-k", "good or titles or leaky")
-    serial = project.runpytest_subprocess(*harness_args(project.path, *selection))
+    serial = project.runpytest(*harness_args(project.path, *selection))
     assert serial.ret == 1
     from_serial = json.loads((project.path / "reports" / "results.json").read_text())
 
-    parallel = project.runpytest_subprocess(*harness_args(project.path, *selection, "-n", "2"))
+    parallel = project.runpytest(*harness_args(project.path, *selection, "-n", "2"))
     assert parallel.ret == 1
     from_xdist = json.loads((project.path / "reports" / "results.json").read_text())
 

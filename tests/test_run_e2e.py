@@ -5,13 +5,15 @@ pairs with bugs planted in the new side that must fail with a diff naming the pa
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from harness.cli import main
 from harness.drive import run_direct
 from harness.settings import HarnessConfig
 
@@ -177,14 +179,31 @@ def test_interrupted_run_still_writes_what_ran(tmp_path: Path) -> None:
     assert "interrupted after 2 of 5 cases" in results["gate_reasons"][-1]
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+@dataclass(frozen=True)
+class Done:
+    """What a command printed and its exit status."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str, cwd: Path | None = None) -> Done:
+    """``harness ARGS`` in this process, through click's test runner, from ``cwd``."""
+    runner = CliRunner()
+    previous = Path.cwd()
+    os.chdir(cwd or previous)
+    try:
+        with runner.isolation() as streams:
+            try:
+                main(list(args))
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            out, err = streams[0].getvalue(), streams[1].getvalue()
+    finally:
+        os.chdir(previous)
+    return Done(returncode=code, stdout=out.decode(), stderr=err.decode())
 
 
 @pytest.mark.parametrize(
