@@ -19,7 +19,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from harness import __version__
+from harness.compare.rules import Rules
 from harness.database.scratch import open_target
+from harness.errors import ConfigError, RegistrationError
 from harness.fixture import Dataset, load_provider, seed_target
 from harness.records import CaseResult, Latency, PairResult, RunResult, Violation
 from harness.registry import Pair, PlannedCase, load_pairs
@@ -58,6 +60,7 @@ class Engine:
         self._planned: dict[str, list[PlannedCase]] | None = None
         self.started_at = datetime.now(UTC)
         self._baseline_cache: Any = None
+        self._rules: dict[str, Rules] = {}
 
     @property
     def dataset(self) -> Dataset:
@@ -66,6 +69,19 @@ class Engine:
                 seed=self.config.seed, tenants=self.config.tenants, scale=self.config.scale
             )
         return self._dataset
+
+    def rules_of(self, pair: Pair) -> Rules:
+        """``pair``'s rules completed with this run's settings (checked once per pair)."""
+        rules = self._rules.get(pair.name)
+        if rules is None:
+            tenant = self.config.tenant_column or getattr(self.provider, "tenant_column", None)
+            try:
+                rules = pair.rules.completed(tenant_column=tenant, errors=self.config.errors)
+            except ValueError as exc:
+                raise ConfigError(f"{exc}; fix [tool.harness] or the fixture provider") from exc
+            _check_tenant_column(pair, rules, self.provider)
+            self._rules[pair.name] = rules
+        return rules
 
     def plan(self) -> list[PlannedCase]:
         """Every pair x case, in registration order."""
@@ -79,7 +95,7 @@ class Engine:
         if self._planned is None:
             self._planned = {
                 p.name: [
-                    PlannedCase(pair=p, label=label, case=case)
+                    PlannedCase(pair=p, label=label, case=case, policy=self.rules_of(p))
                     for label, case in p.make_cases(self.dataset)
                 ]
                 for p in self.pairs
@@ -228,3 +244,37 @@ def _options_json(p: Pair) -> dict[str, Any]:
         "cross_tenant_reason": o.cross_tenant_reason,
         "where": p.where,
     }
+
+
+def _check_tenant_column(pair: Pair, rules: Rules, provider: Any) -> None:
+    """A tenant column the schema does not have is a typo: say so before the run.
+
+    Checked against the new models' tables: a per-table column must exist in its table, and a
+    single column name in at least one table. Watched tables without the column are fine (a
+    comment belongs to its tenant through its issue); their row changes are simply not guarded.
+    """
+    if not pair.options.tenant_scoped or rules.tenant is None:
+        return
+    new_metadata = getattr(provider, "new_metadata", None)
+    try:
+        tables = new_metadata().tables if callable(new_metadata) else None
+    except Exception:  # a provider that cannot say: nothing to check against
+        tables = None
+    if not tables:
+        return
+    tenant = rules.tenant
+    for table, column in tenant.by_table.items():
+        if table in tables and column not in tables[table].c:
+            raise RegistrationError.for_pair(
+                pair.name,
+                pair.where,
+                f"tenant_column: table {table!r} has no column {column!r}; fix the mapping",
+            )
+    default = tenant.default
+    if default is not None and not any(default in t.c for t in tables.values()):
+        raise RegistrationError.for_pair(
+            pair.name,
+            pair.where,
+            f"tenant_column {default!r} is a column of no table; set tenant_column (on the "
+            "pair, in [tool.harness] or on the fixture provider) to the tenant column's name",
+        )

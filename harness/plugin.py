@@ -265,6 +265,8 @@ class HarnessSession:
         request.node.stash[CASE_KEY] = result
         if result.status == "equal" or result.accepted is not None:
             return
+        if result.status == "expected":  # declared with expect=: strict, like xfail(strict=True)
+            pytest.xfail(result.reason)
         if not planned.pair.options.gate:
             pytest.xfail(f"not gated: {result.reason}")
         pytest.fail(f"{planned.id}: {result.reason}", pytrace=False)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
-Status = Literal["equal", "mismatch", "error", "skipped"]
+Status = Literal["equal", "expected", "mismatch", "error", "skipped"]
 Side = Literal["legacy", "new"]  # the two sides of a pair; the word means nothing else here
 
-STATUS_RANK = {"skipped": -1, "equal": 0, "mismatch": 1, "error": 2}
+STATUS_RANK = {"skipped": -1, "equal": 0, "expected": 1, "mismatch": 2, "error": 3}
 
 # What a report keeps of one side's result: enough to read, never a 100 MB file.
 MAX_RESULT_ROWS = 50
@@ -58,10 +59,62 @@ class SideError:
     message: str
     sql: str | None = None
     traceback: str | None = None
+    # The portable error category (harness.compare.categories); None for an exception of the
+    # pair's own code, which is a bug to fix rather than behaviour to compare.
+    category: str | None = None
 
     def __str__(self) -> str:
         where = f" (SQL: {self.sql})" if self.sql else ""
         return f"{self.side} side raised {self.type}: {self.message}{where}"
+
+    def raised(self) -> dict[str, str]:
+        """The ``raised`` block of a side's summary: category, type and message."""
+        return {"category": self.category or "other", "type": self.type, "message": self.message}
+
+
+@dataclass(frozen=True)
+class CaseWarning:
+    """A warning on a case: one a side raised (``side`` set) or one the harness found."""
+
+    category: str
+    message: str
+    where: str | None = None
+    side: Side | None = None
+
+    def __str__(self) -> str:
+        who = f"{self.side} side: " if self.side else ""
+        at = f" ({self.where})" if self.where else ""
+        return f"{who}{self.category}: {self.message}{at}"
+
+
+@dataclass(frozen=True)
+class SchemaKeys:
+    """The keys of the live schema that tell where a value comes from (read once per database).
+
+    ``primary``: each table's primary-key columns; ``foreign``: per table, each foreign-key column
+    and the table it references. A value is a fresh id only in a primary-key column of an
+    inserted row, or in a column that references one.
+    """
+
+    primary: Mapping[str, tuple[str, ...]]
+    foreign: Mapping[str, Mapping[str, str]]
+
+    def generated(self, table: str) -> tuple[str, ...]:
+        """The primary-key columns of ``table`` a database generates: those that reference nothing.
+
+        A join table's key (``A``, ``B``) is made of references to other rows, never fresh.
+        """
+        references = self.foreign.get(table, {})
+        return tuple(c for c in self.primary.get(table, ()) if c not in references)
+
+
+@dataclass(frozen=True)
+class RowChanges:
+    """A writing side's row changes in the watched tables, before they are normalized."""
+
+    tables: Mapping[str, Mapping[str, list[Any]]]  # {table: {inserted, updated, deleted}}
+    window: tuple[datetime, datetime]  # the side's run on the wall clock, aware UTC
+    keys: SchemaKeys
 
 
 @dataclass(frozen=True)
@@ -73,8 +126,9 @@ class Observation:
     error: SideError | None = None
     ms: float = 0.0
     statements: tuple[Statement, ...] = ()
-    changes: Any = None  # row changes in the watched tables (writing pairs), normalized
+    changes: RowChanges | None = None  # row changes in the watched tables (writing pairs)
     flat_bools: bool | None = None  # what normalize_rows() told of ``value`` (not recorded)
+    warnings: tuple[CaseWarning, ...] = ()  # Python warnings the side raised
 
     @property
     def queries(self) -> int:
@@ -143,6 +197,7 @@ class SideSummary:
     result: Any = None
     result_rows: int | None = None  # the full length when ``result`` is a cut list
     changes: Any = None
+    raised: Mapping[str, str] | None = None  # the error this side raised: category, type, message
 
     @classmethod
     def of(cls, obs: Observation, *, value: Any, changes: Any) -> SideSummary:
@@ -155,10 +210,14 @@ class SideSummary:
             result=value,
             result_rows=total,
             changes=changes,
+            raised=obs.error.raised() if obs.error is not None else None,
         )
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.raised is None:
+            del data["raised"]  # only a side that raised carries it
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SideSummary:
@@ -169,6 +228,7 @@ class SideSummary:
             result=data.get("result"),
             result_rows=data.get("result_rows"),
             changes=data.get("changes"),
+            raised=data.get("raised"),
         )
 
 
@@ -195,6 +255,8 @@ class CaseResult:
     order: tuple[str, ...] = ("legacy", "new")
     leaks: tuple[str, ...] = ()  # tenant-guard findings: rows of another organization
     accepted: str | None = None  # the baseline's reason when this difference is accepted
+    expected: str | None = None  # the pair's expect= reason when this case was declared to differ
+    warnings: tuple[CaseWarning, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -211,6 +273,8 @@ class CaseResult:
             "order": list(self.order),
             "leaks": list(self.leaks),
             "accepted": self.accepted,
+            "expected": self.expected,
+            "warnings": [asdict(w) for w in self.warnings],
         }
 
     @classmethod
@@ -229,6 +293,8 @@ class CaseResult:
             order=tuple(data.get("order") or ("legacy", "new")),
             leaks=tuple(data.get("leaks") or ()),
             accepted=data.get("accepted"),
+            expected=data.get("expected"),
+            warnings=tuple(CaseWarning(**w) for w in data.get("warnings") or ()),
         )
 
     @property
@@ -238,7 +304,14 @@ class CaseResult:
         The one wording of a case's failure: the pytest item's failure text, the console's list
         of failing cases and the baseline's summary all use it.
         """
-        text = str(self.error) if self.error else (self.diff.summary if self.diff else self.status)
+        if self.error:
+            text = str(self.error)
+        elif self.diff:
+            text = self.diff.summary
+        else:
+            text = self.status
+        if self.status == "expected":
+            text = f"expected to differ ({self.expected}): {text}"
         return " ".join(text.split())
 
     @property
@@ -342,10 +415,16 @@ class RunResult:
         return not self.gate_reasons and not any(p.fails_gate for p in self.pairs)
 
     def summary(self) -> dict[str, Any]:
-        counts = {"equal": 0, "mismatch": 0, "error": 0, "skipped": 0}
+        counts = {"equal": 0, "mismatch": 0, "error": 0, "skipped": 0, "expected": 0}
         for p in self.pairs:
             counts[p.status] += 1
-        return {"pairs": len(self.pairs), **counts, "gate": "pass" if self.gate_passed else "fail"}
+        warnings = sum(len(c.warnings) for p in self.pairs for c in p.cases)
+        return {
+            "pairs": len(self.pairs),
+            **counts,
+            "warnings": warnings,
+            "gate": "pass" if self.gate_passed else "fail",
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {

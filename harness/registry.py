@@ -132,6 +132,11 @@ class PairOptions:
     max_latency_ratio: float | None = None
     max_queries: int | None = None
     max_query_ratio: float | None = None
+    order_by: tuple[str, ...] = ()
+    expect: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    tenant_column: str | Mapping[str, str] | None = None
+    fresh: tuple[str, ...] = ()
 
 
 class Pair:
@@ -186,10 +191,15 @@ class Pair:
         o = self.options
         return Rules.compile(
             ordered=o.ordered,
+            order_by=o.order_by,
             ignore=o.ignore,
             unordered=o.unordered,
             float_tolerance=o.float_tolerance,
             keys=o.keys,
+            tenant_column=o.tenant_column,
+            errors=o.errors,
+            expect=o.expect,
+            fresh=o.fresh,
         )
 
     def check(self) -> None:
@@ -330,6 +340,11 @@ def pair(
     max_latency_ratio: float | None = None,
     max_queries: int | None = None,
     max_query_ratio: float | None = None,
+    order_by: Iterable[str] | str = (),
+    expect: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    tenant_column: str | Mapping[str, str] | None = None,
+    fresh: Iterable[str] = (),
 ) -> Pair:
     """Register a pair named ``name`` and return it, to decorate its sides and cases with.
 
@@ -337,7 +352,12 @@ def pair(
     ``ignore`` takes paths left out of the comparison (``"createdAt"``, ``"[*].updatedAt"``);
     give a mapping ``{path: reason}`` to record why. ``tenant_scoped=False`` turns the tenant
     guard off for an operation that legitimately spans organizations; ``cross_tenant_reason``
-    must then say why.
+    must then say why. ``order_by=("createdAt",)``: the result is ordered by these keys, rows tied
+    on them compare as a multiset. ``expect={"<label or glob>": "why"}``: cases expected to differ
+    (strict: one that no longer differs fails). ``errors={"myapp.errors.NotFound": "not_found"}``:
+    the category of the project's own exceptions. ``tenant_column``: the tenant column (a name,
+    or ``{table: column}``). ``fresh=("Table.column",)``: columns both sides fill afresh (random
+    tokens), matched up like new primary keys.
     """
     caller = inspect.stack(context=0)[1]
     where = f"{caller.filename}:{caller.lineno}"
@@ -356,10 +376,30 @@ def pair(
     ignore_map = dict(ignore) if isinstance(ignore, Mapping) else {path: "" for path in ignore}
     from harness.paths import check_paths
 
+    order_keys = (order_by,) if isinstance(order_by, str) else tuple(order_by)
     try:
-        check_paths(list(ignore_map), "ignore")
-        check_paths(list(unordered), "unordered")
-    except ConfigError as exc:
+        check_paths([p for p in ignore_map if not p.startswith("changes")], "ignore")
+        check_paths([p for p in unordered if not p.startswith("changes")], "unordered")
+        if any(not isinstance(k, str) or not k for k in order_keys):
+            raise ValueError(f"order_by: {order_by!r} is not valid; give column names")
+        if expect is not None and not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in expect.items()
+        ):
+            raise ValueError(
+                "expect: give {'<case label or glob>': 'why it is expected to differ'}"
+            )
+        from harness.compare.categories import check_mapping
+
+        error_map = check_mapping(errors or {}, "errors")
+        from harness.compare.rules import Rules
+
+        Rules.compile(
+            ignore=tuple(ignore_map),
+            unordered=tuple(unordered),
+            tenant_column=tenant_column,
+            fresh=tuple(fresh),
+        )
+    except (ConfigError, ValueError) as exc:
         raise RegistrationError.for_pair(name, where, str(exc)) from exc
     options = PairOptions(
         router=router or name.split(".", 1)[0],
@@ -377,6 +417,11 @@ def pair(
         max_latency_ratio=max_latency_ratio,
         max_queries=max_queries,
         max_query_ratio=max_query_ratio,
+        order_by=order_keys,
+        expect=MappingProxyType(dict(expect or {})),
+        errors=MappingProxyType(error_map),
+        tenant_column=tenant_column,
+        fresh=tuple(fresh),
     )
     p = Pair(name, options, where)
     if normalize is not None:
@@ -499,12 +544,21 @@ def _import(module_name: str) -> ModuleType:
 
 @dataclass(frozen=True)
 class PlannedCase:
-    """A pair with one of its cases and the case's unique label: one test item."""
+    """A pair with one of its cases and the case's unique label: one test item.
+
+    ``policy``: the pair's rules completed with the run's settings (tenant column, error
+    mappings); the engine sets it, and without it the pair's own rules with the defaults apply.
+    """
 
     pair: Pair
     label: str
     case: Case
+    policy: Rules | None = None
 
     @cached_property
     def id(self) -> str:
         return f"{self.pair.name}[{self.label}]"
+
+    @cached_property
+    def rules(self) -> Rules:
+        return self.policy or self.pair.rules.completed()

@@ -71,6 +71,60 @@ def boolean(name: str) -> Callable[[Any], bool]:
     return parse
 
 
+def mapping_of(
+    name: str, check: Callable[[dict[str, str]], Any] | None = None
+) -> Callable[[Any], Any]:
+    """A ``{key: value}`` setting: a TOML table, or ``key=value,key=value`` on a command line."""
+
+    def parse(value: Any) -> dict[str, str]:
+        if isinstance(value, Mapping):
+            found = {str(k): v for k, v in value.items()}
+        elif isinstance(value, str) and value.strip():
+            found = {}
+            for item in value.split(","):
+                key, eq, val = item.partition("=")
+                if not eq or not key.strip() or not val.strip():
+                    raise ConfigError.bad_value(name, value, "key=value pairs separated by commas")
+                found[key.strip()] = val.strip()
+        else:
+            raise ConfigError.bad_value(name, value, "a table, or key=value pairs")
+        if not all(isinstance(v, str) and v for v in found.values()):
+            raise ConfigError.bad_value(name, value, "text values")
+        if check is not None:
+            try:
+                check(found)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from exc
+        return found
+
+    return parse
+
+
+def column_or_mapping(name: str) -> Callable[[Any], Any]:
+    """One column name, or a ``{table: column}`` mapping (``Table=column,…`` on a command line)."""
+    as_mapping = mapping_of(name)
+
+    def parse(value: Any) -> str | dict[str, str]:
+        if isinstance(value, str) and "=" not in value and value.strip():
+            return value.strip()
+        return as_mapping(value)
+
+    return parse
+
+
+def render(value: Any) -> str:
+    """A setting's value as its command-line text (the reverse of its parser)."""
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+def _check_errors(mapping: dict[str, str]) -> None:
+    from harness.compare.categories import check_mapping
+
+    check_mapping(mapping, "errors")
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its name, help, parser, default and how it appears on each surface."""
@@ -220,6 +274,21 @@ SETTINGS: tuple[Setting, ...] = (
         positive_float("max_query_ratio"),
         metavar="RATIO",
     ),
+    Setting(
+        "tenant_column",
+        "the tenant column: a name, or Table=column,… per table (default: organizationId, or "
+        "the fixture provider's tenant_column)",
+        column_or_mapping("tenant_column"),
+        metavar="COLUMN",
+        commands=frozenset({"run", "list", "calibrate"}),
+    ),
+    Setting(
+        "errors",
+        "error categories of the project's own exceptions: package.module.Class=category,…",
+        mapping_of("errors", _check_errors),
+        metavar="CLASS=CATEGORY",
+        commands=frozenset({"run"}),
+    ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -246,6 +315,8 @@ class HarnessConfig:
     max_queries: int | None = None
     max_query_ratio: float | None = None
     include_default_pairs: bool = True
+    tenant_column: str | Mapping[str, str] | None = None
+    errors: Mapping[str, str] | None = None
 
     def public(self) -> dict[str, Any]:
         """The settings as JSON-safe data (for results.json), the database URL masked."""
@@ -264,6 +335,8 @@ class HarnessConfig:
             "max_latency_ratio": self.max_latency_ratio,
             "max_queries": self.max_queries,
             "max_query_ratio": self.max_query_ratio,
+            "tenant_column": self.tenant_column,
+            "errors": dict(self.errors) if self.errors else None,
         }
 
 
@@ -287,7 +360,7 @@ def pytest_arguments(config: HarnessConfig) -> list[str]:
                 args.append("--harness-" + setting.negative[2:])
             continue
         for item in value if setting.multiple else (value,):
-            args += [setting.pytest_flag, str(item)]
+            args += [setting.pytest_flag, render(item)]
     return args
 
 
@@ -359,6 +432,8 @@ def resolve(
         max_latency_ratio=values["max_latency_ratio"],
         max_queries=values["max_queries"],
         max_query_ratio=values["max_query_ratio"],
+        tenant_column=values["tenant_column"],
+        errors=values["errors"],
         include_default_pairs=boolean("include_default_pairs")(
             project.get("include_default_pairs", True)
         ),

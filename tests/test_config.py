@@ -31,6 +31,8 @@ def every_setting_changed(tmp: Path) -> HarnessConfig:
         max_latency_ratio=1.7,
         max_queries=9,
         max_query_ratio=2.5,
+        tenant_column={"Issue": "orgId", "Machine": "org_id"},
+        errors={"my_app.errors.Missing": "not_found"},
     )
 
 

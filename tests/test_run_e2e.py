@@ -64,6 +64,8 @@ def test_good_pairs_pass_the_gate(tmp_path: Path, db_url: str | None) -> None:
         "mismatch": 0,
         "error": 0,
         "skipped": 0,
+        "expected": 0,
+        "warnings": 0,
         "gate": "pass",
     }
     # The writing pair's sides each generated a fresh id and wall-clock timestamps: matched up.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from harness.compare.depths import Depths
+from harness.compare.rules import TenantColumns
 from harness.compare.tenancy import find_leaks
 from harness.normalize.walk import normalize_rows
 
@@ -21,16 +22,43 @@ def test_a_leak_is_reported_with_its_side_and_path_at_any_depth() -> None:
         {"id": 1, "organizationId": "org-1", "machines": [{"id": "m1", "organizationId": "org-1"}]},
         {"id": 2, "organizationId": "org-1", "machines": [{"organizationId": "org-2"}, 3]},
     ]
-    changes = {"Issue": [{"id": "i1", "after": {"organizationId": "org-3"}}]}
+    changes = {"Issue": {"updated": [{"key": ["i1"], "after": {"organizationId": "org-3"}}]}}
     assert find_leaks("org-1", legacy=(nested, None), new=([], changes)) == (
         "legacy: [1].machines[0].organizationId = 'org-2' (case tenant 'org-1')",
-        "new: Issue[0].after.organizationId = 'org-3' (case tenant 'org-1')",
+        "new: changes.Issue.updated[0].after.organizationId = 'org-3' (case tenant 'org-1')",
     )
 
 
-def test_a_tenant_id_of_another_type_is_a_leak() -> None:
-    assert find_leaks("1", new={"organizationId": 1}) == (
-        "new: organizationId = 1 (case tenant '1')",
+def test_a_write_to_another_tenants_row_is_a_leak_though_the_tenant_did_not_change() -> None:
+    """An UPDATE of every organization's rows: each updated row carries its tenant as scope."""
+    mine = {"key": ["n1"], "scope": {"organizationId": "org-1"}, "after": {"read": True}}
+    theirs = {"key": ["n2"], "scope": {"organizationId": "org-2"}, "after": {"read": True}}
+    changes = {"Notification": {"inserted": [], "updated": [mine, theirs], "deleted": []}}
+    assert find_leaks("org-1", legacy=(None, changes), new=(None, changes)) == (
+        "legacy: changes.Notification.updated[1].scope.organizationId = 'org-2' (case tenant 'org-1')",
+        "new: changes.Notification.updated[1].scope.organizationId = 'org-2' (case tenant 'org-1')",
+    )
+
+
+def test_the_tenant_column_is_configurable_per_table_with_integer_ids() -> None:
+    tenant = TenantColumns.of({"projects": "org_id", "tasks": "org_id"})
+    assert tenant is not None
+    rows = [{"id": 1, "org_id": 7, "group_id": 13}, {"id": 2, "org_id": 8}]
+    changes = {"tasks": {"deleted": [{"id": 5, "org_id": 8}]}, "audit": {"deleted": [{"id": 6}]}}
+    assert find_leaks(7, tenant, new=(rows, changes)) == (
+        "new: [1].org_id = 8 (case tenant 7)",
+        "new: changes.tasks.deleted[0].org_id = 8 (case tenant 7)",
+    )
+    assert find_leaks(7, TenantColumns.of("org_id"), legacy=[{"organizationId": 8}]) == ()
+
+
+def test_an_integer_tenant_written_as_text_is_the_same_tenant_and_bools_are_not() -> None:
+    assert find_leaks("1", new={"organizationId": 1}) == ()
+    assert find_leaks("1", new={"organizationId": 2}) == (
+        "new: organizationId = 2 (case tenant '1')",
+    )
+    assert find_leaks(1, new={"organizationId": True}) == (
+        "new: organizationId = True (case tenant 1)",
     )
 
 

@@ -1,19 +1,40 @@
 """The verdict of a case: two observations in, a :class:`~harness.records.CaseResult` out.
 
-Equal, mismatch (with the diff a person can act on) or error; row changes of writing pairs are
-compared after fresh values are matched; the tenant guard runs on both sides' values and row
-changes, and a leak is a mismatch even when both sides agree.
+* Both sides returned: their values (and a writing pair's row changes, after fresh values are
+  matched) are compared under the pair's :class:`~harness.compare.rules.Rules`; the tenant
+  guard runs on both sides' values and row changes, and a leak is a mismatch even when both
+  sides agree.
+* Both sides raised the same error category (``not_found``, ``unique_violation``, …): the same
+  behaviour, ``equal`` ("both raised unique_violation"). Different categories, or one side
+  raising where the other returns: ``mismatch``, showing both.
+* An exception of the pair's own code (no database or ORM error), or a timeout or a lost
+  connection: ``error``; the run could not observe the behaviour.
+* A case the pair declared with ``expect=`` that differs is ``expected``; one that no longer
+  differs is a ``mismatch`` asking to drop the expectation (strict, like ``xfail(strict=True)``).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from harness.compare import fresh as row_changes
+from harness.compare.categories import INFRASTRUCTURE
 from harness.compare.depths import Depths
 from harness.compare.tenancy import find_leaks
-from harness.compare.verdict import compare
-from harness.records import CaseResult, Diff, Observation, Side, SideSummary
+from harness.compare.verdict import compare, tied_page
+from harness.errors import ConfigError, RegistrationError
+from harness.normalize.walk import normalize
+from harness.records import (
+    CaseResult,
+    CaseWarning,
+    Diff,
+    Observation,
+    Side,
+    SideError,
+    SideSummary,
+    Status,
+)
 from harness.registry import PlannedCase
 
 
@@ -22,29 +43,35 @@ def judge(
 ) -> CaseResult:
     """Compare two observations of a case into its :class:`CaseResult`."""
     pair = planned.pair
+    rules = planned.rules
     case = planned.case
-    error = legacy.error or new.error
-    if legacy.error and new.error and order[0] == "new":
-        error = new.error
+    status: Status = "equal"
     diff: Diff | None = None
-    status = "error" if error else "equal"
+    error: SideError | None = None
     leaks: tuple[str, ...] = ()
+    notes: list[CaseWarning] = [*legacy.warnings, *new.warnings]
     legacy_value, new_value = legacy.value, new.value
     legacy_changes = new_changes = None
-    if not error:
+    if legacy.error or new.error:
+        status, diff, error = _raised(legacy, new, order)
+    else:
         if pair.options.writes:
             legacy_value, new_value, legacy_changes, new_changes = row_changes.match_fresh_values(
-                legacy, new
+                legacy, new, fresh=rules.fresh
             )
+            if rules.keys:  # keys= renames columns in row changes too
+                legacy_changes = normalize(legacy_changes, keys=rules.keys)
+                new_changes = normalize(new_changes, keys=rules.keys)
         # Walked once here for both the comparison's equal path and the tenant guard; not at
         # all when normalizing found flat tables (a hint only for the very value it returned).
         depths = (
             Depths.of(legacy_value, legacy.flat_bools if legacy_value is legacy.value else None),
             Depths.of(new_value, new.flat_bools if new_value is new.value else None),
         )
-        comparison = compare(
-            legacy_value, new_value, ordered=False, rules=pair.rules, depths=depths
-        )
+        try:
+            comparison = compare(legacy_value, new_value, ordered=False, rules=rules, depths=depths)
+        except ConfigError as exc:  # an order_by key the rows do not have: fix the pair
+            raise RegistrationError.for_pair(pair.name, pair.where, str(exc)) from exc
         if pair.options.writes:
             comparison = row_changes.merge(
                 comparison,
@@ -52,13 +79,16 @@ def judge(
                     legacy_changes,
                     new_changes,
                     ordered=True,
-                    ignore=(),
-                    float_tolerance=pair.options.float_tolerance,
+                    float_tolerance=rules.float_tolerance,
+                    paths=rules.change_paths,
                 ),
             )
         if case.tenant_id is not None and pair.options.tenant_scoped:
             leaks = find_leaks(
-                case.tenant_id, legacy=(depths[0], legacy_changes), new=(depths[1], new_changes)
+                case.tenant_id,
+                rules.tenant,
+                legacy=(depths[0], legacy_changes),
+                new=(depths[1], new_changes),
             )
         if not comparison.equal:
             status, diff = "mismatch", comparison.diff
@@ -72,10 +102,15 @@ def judge(
                 if diff is None
                 else replace(diff, summary=f"{leak_line}; {diff.summary}")
             )
+        if rules.order_by:
+            notes.extend(_page_ties(rules.order_by, legacy, new))
+    expected = rules.expectation(planned.label) if rules.expect else None
+    if expected is not None:
+        status, diff = _expected(status, diff, expected)
     return CaseResult(
         pair=pair.name,
         label=planned.label,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         tenant_id=case.tenant_id,
         user_id=case.user_id,
         params=dict(case.params),
@@ -85,4 +120,80 @@ def judge(
         new=SideSummary.of(new, value=new_value, changes=new_changes),
         order=order,
         leaks=leaks,
+        expected=expected,
+        warnings=tuple(notes),
     )
+
+
+def _raised(
+    legacy: Observation, new: Observation, order: tuple[Side, Side]
+) -> tuple[Status, Diff | None, SideError | None]:
+    """The verdict of a case where at least one side raised."""
+    errors = [o.error for o in (legacy, new) if o.error is not None]
+    first = errors[0] if len(errors) == 1 or order[0] == "legacy" else errors[1]
+    # The pair's own bug, or an operation the run could not observe: an error, not a verdict.
+    for e in (first, *errors):
+        if e.category is None or e.category in INFRASTRUCTURE:
+            return "error", None, e
+    if legacy.error is not None and new.error is not None:
+        if legacy.error.category == new.error.category:
+            return "equal", None, None
+        summary = (
+            f"legacy raised {legacy.error.category} ({legacy.error.type}: "
+            f"{_short(legacy.error.message)}), new raised {new.error.category} "
+            f"({new.error.type}: {_short(new.error.message)})"
+        )
+        return "mismatch", Diff(summary=summary), None
+    raised, returned = (legacy, new) if legacy.error is not None else (new, legacy)
+    assert raised.error is not None
+    summary = (
+        f"{raised.side} raised {raised.error.category} ({raised.error.type}: "
+        f"{_short(raised.error.message)}), {returned.side} returned {_short(repr(returned.value))}"
+    )
+    return "mismatch", Diff(summary=summary), None
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _expected(status: Status, diff: Diff | None, reason: str) -> tuple[Status, Diff | None]:
+    """Strict expectations: a declared difference that differs is expected; one that agrees fails."""
+    if status == "mismatch":
+        return "expected", diff
+    if status == "equal":
+        return "mismatch", Diff(
+            summary=(
+                f"expected to differ ({reason}), but both sides now agree: drop this case "
+                "from the pair's expect="
+            )
+        )
+    return status, diff
+
+
+def _page_ties(
+    order_by: tuple[str, ...], legacy: Observation, new: Observation
+) -> list[CaseWarning]:
+    """A warning when the sort keys tie at a LIMIT boundary: the page is not determined."""
+    found: list[CaseWarning] = []
+    for obs in (legacy, new):
+        limited = any(" LIMIT " in f" {s.sql.upper()} " for s in obs.statements)
+        tie = tied_page(obs.value, order_by) if limited else None
+        if tie is not None:
+            found.append(
+                CaseWarning(
+                    category="OrderByTie",
+                    message=(
+                        f"the rows at the end of this page tie on order_by {list(order_by)} "
+                        f"({tie}); with LIMIT, which tied rows make the page is not determined "
+                        "by the query: add a unique key to ORDER BY and to order_by"
+                    ),
+                    side=obs.side,
+                )
+            )
+            break
+    return found
+
+
+__all__: list[Any] = ["judge"]

@@ -1,69 +1,126 @@
-"""The tenant guard: a row of another organization in a tenant's result is a leak.
+"""The tenant guard: a row of another tenant in a tenant's result or row changes is a leak.
 
-In a case run for a tenant, any object in either side's result (or row changes) whose
-``organizationId`` names another organization is reported, even when both sides agree: the
-legacy query can leak too, and agreeing on a leak is no proof of isolation. A pair whose operation
-legitimately spans organizations opts out with ``tenant_scoped=False, cross_tenant_reason=...``.
+In a case run for a tenant, any object in either side's return value whose tenant column names
+another tenant is reported, and so is any row a writing side inserted, updated or deleted in
+another tenant (an updated row carries its tenant under ``scope``), even when both sides agree:
+the legacy query can leak too, and agreeing on a leak is no proof of isolation. The tenant column
+is configurable (:class:`~harness.compare.rules.TenantColumns`: one name, or one per table);
+tenant ids may be text or integers. A pair whose operation legitimately spans tenants opts out
+with ``tenant_scoped=False, cross_tenant_reason=...``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from operator import methodcaller
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from harness.compare.depths import Depths
+from harness.compare.rules import TenantColumns
 
-TENANT_COLUMN = "organizationId"
-_TENANT_OF = methodcaller("get", TENANT_COLUMN)
 MAX_LEAKS = 20
 
 
-def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+def _same_tenant(value: Any, tenant_id: Any) -> bool:
+    if value is None or (value == tenant_id and value.__class__ is not bool):
+        return True
+    # An integer tenant given as text (or the other way round) in a case is the same tenant.
+    return (
+        value.__class__ is not bool
+        and isinstance(value, int | str)
+        and isinstance(tenant_id, int | str)
+        and str(value) == str(tenant_id)
+    )
+
+
+def _walk(value: Any, path: str, names: frozenset[str]) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
-        if TENANT_COLUMN in value:
-            yield f"{path}.{TENANT_COLUMN}" if path else TENANT_COLUMN, value[TENANT_COLUMN]
+        for name in names & value.keys():
+            yield (f"{path}.{name}" if path else name), value[name]
         for key, item in value.items():
             if isinstance(item, dict | list):
-                yield from _walk(item, f"{path}.{key}" if path else str(key))
+                yield from _walk(item, f"{path}.{key}" if path else str(key), names)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, dict | list):
-                yield from _walk(item, f"{path}[{index}]")
+                yield from _walk(item, f"{path}[{index}]", names)
 
 
-def _tenants(depths: Depths) -> set[Any] | None:
-    """Every value under the tenant column, at any depth: a few C-level passes per depth.
+def _tenants(depths: Depths, names: frozenset[str]) -> set[Any] | None:
+    """Every value under a tenant column, at any depth: a few C-level passes per depth.
 
     None when one is a list or a dict (a binary id is ``{"$bytes": ...}``): no set holds it.
     """
     found: set[Any] = set()
     try:
         for depth in depths.levels:
-            found.update(map(_TENANT_OF, depth.dicts()))
+            for name in names:
+                found.update(row.get(name) for row in depth.dicts())
     except TypeError:
         return None
     return found
 
 
-def find_leaks(tenant_id: str, **sides: Any) -> tuple[str, ...]:
+def _value_leaks(side: str, value: Any, tenant_id: Any, names: frozenset[str]) -> Iterator[str]:
+    depths = value if isinstance(value, Depths) else Depths(value)
+    tenants = _tenants(depths, names)
+    if tenants is not None and all(_same_tenant(t, tenant_id) for t in tenants):
+        return  # the common verdict; paths are worked out only for a leak
+    for path, found in _walk(depths.value, "", names):
+        if not _same_tenant(found, tenant_id):
+            yield f"{side}: {path} = {found!r} (case tenant {tenant_id!r})"
+
+
+def _change_leaks(
+    side: str, changes: Mapping[str, Any], tenant_id: Any, tenant: TenantColumns
+) -> Iterator[str]:
+    for table, kinds in changes.items():
+        column = tenant.of_table(table)
+        if column is None or not isinstance(kinds, Mapping):
+            continue
+        for kind in ("inserted", "deleted"):
+            for index, row in enumerate(kinds.get(kind) or ()):
+                if isinstance(row, Mapping) and not _same_tenant(row.get(column), tenant_id):
+                    yield (
+                        f"{side}: changes.{table}.{kind}[{index}].{column} = "
+                        f"{row.get(column)!r} (case tenant {tenant_id!r})"
+                    )
+        for index, entry in enumerate(kinds.get("updated") or ()):
+            for part in ("scope", "before", "after"):
+                row = entry.get(part) if isinstance(entry, Mapping) else None
+                if (
+                    isinstance(row, Mapping)
+                    and column in row
+                    and not _same_tenant(row[column], tenant_id)
+                ):
+                    yield (
+                        f"{side}: changes.{table}.updated[{index}].{part}.{column} = "
+                        f"{row[column]!r} (case tenant {tenant_id!r})"
+                    )
+                    break
+
+
+def find_leaks(
+    tenant_id: Any, tenant: TenantColumns | None = None, **sides: Any
+) -> tuple[str, ...]:
     """Human-readable findings, e.g. ``legacy: [3].organizationId = 'org-b' (case tenant 'org-a')``.
 
-    Each side is a canonical value or a tuple of them; any of them may come as its
-    :class:`~harness.compare.depths.Depths` when the caller has walked it already.
+    Each side is its return value, or ``(return value, row changes)``; the value may come as
+    its :class:`~harness.compare.depths.Depths` when the caller has walked it already, and the
+    row changes are None for a pair that reads.
     """
+    tenant = tenant or TenantColumns()
+    names = tenant.names
     found: list[str] = []
-    for side, values in sides.items():
-        for part in values if isinstance(values, tuple) else (values,):
-            if part is None:  # no result, or no row changes (a pair that reads)
-                continue
-            depths = part if isinstance(part, Depths) else Depths(part)
-            tenants = _tenants(depths)
-            if tenants is not None and tenants <= {tenant_id, None}:
-                continue  # the common verdict; paths are worked out only for a leak
-            for path, org in _walk(depths.value, ""):
-                if org is not None and org != tenant_id:
-                    found.append(f"{side}: {path} = {org!r} (case tenant {tenant_id!r})")
-                    if len(found) >= MAX_LEAKS:
-                        return tuple(found)
+    for side, given in sides.items():
+        value, changes = given if isinstance(given, tuple) else (given, None)
+        leaks = _value_leaks(side, value, tenant_id, names) if names else iter(())
+        for finding in leaks:
+            found.append(finding)
+            if len(found) >= MAX_LEAKS:
+                return tuple(found)
+        if changes:
+            for finding in _change_leaks(side, changes, tenant_id, tenant):
+                found.append(finding)
+                if len(found) >= MAX_LEAKS:
+                    return tuple(found)
     return tuple(found)

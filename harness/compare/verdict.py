@@ -36,13 +36,15 @@ from harness.canonical import (
     PASS_TYPES,
     canonical_key,
     close,
+    describe,
     gc_paused,
 )
 from harness.compare.depths import Depths, identical
 from harness.compare.explain import SideRows, explain_ordered, explain_unordered, explain_values
 from harness.compare.rules import Rules
+from harness.errors import ConfigError
 from harness.paths import PathFilter, compile_paths, sort_token
-from harness.records import Comparison
+from harness.records import MAX_DIFF_ENTRIES, Change, Comparison, Diff
 
 __all__ = ["EQUAL", "compare"]
 
@@ -59,6 +61,7 @@ def compare(
     unordered: Sequence[str] = (),
     depths: tuple[Depths, Depths] | None = None,
     rules: Rules | None = None,
+    paths: PathFilter | None = None,
 ) -> Comparison:
     """Compare two canonical values (see :func:`harness.normalize.walk.normalize`).
 
@@ -69,17 +72,22 @@ def compare(
 
     A bad ``ignore`` or ``unordered`` path raises :class:`~harness.errors.ConfigError`.
     ``depths``: the two values' :class:`~harness.compare.depths.Depths`, when the caller has walked them.
-    ``rules``: a pair's compiled :class:`~harness.compare.rules.Rules`, instead of the keywords.
+    ``rules``: a pair's compiled :class:`~harness.compare.rules.Rules`, instead of the keywords;
+    ``paths``: an already compiled :class:`~harness.paths.PathFilter`, instead of the patterns.
     """
+    order_by: tuple[str, ...] = ()
     if rules is not None:  # a registered pair's rules, compiled once
         ordered, float_tolerance, paths = rules.ordered, rules.float_tolerance, rules.paths
-    else:
-        paths = compile_paths(tuple(ignore), tuple(unordered)) if ignore or unordered else None
+        order_by = rules.order_by
+    elif paths is None and (ignore or unordered):
+        paths = compile_paths(tuple(ignore), tuple(unordered))
     if identical(legacy, new, depths=depths):  # the common verdict, without keying a single row
         return EQUAL
     if legacy.__class__ is list and new.__class__ is list:
         with gc_paused():
             left, right = _sides(legacy, new, paths)
+            if order_by:
+                return _ordered_by(left, right, legacy, new, order_by, float_tolerance)
             if ordered:
                 return _ordered(left, right, float_tolerance)
             return _unordered(left, right, float_tolerance)
@@ -100,6 +108,102 @@ def _ordered(left: SideRows, right: SideRows, tolerance: float) -> Comparison:
             return EQUAL
     diff = explain_ordered(left, right, tolerance)
     return EQUAL if diff is None else Comparison(equal=False, diff=diff)
+
+
+def _sort_keys(rows: list[Any], order_by: tuple[str, ...], side: str) -> list[Any]:
+    keys = []
+    for index, row in enumerate(rows):
+        if row.__class__ is not dict or any(k not in row for k in order_by):
+            missing = next(k for k in order_by if row.__class__ is not dict or k not in row)
+            raise ConfigError(
+                f"order_by: {missing!r} is not a key of the {side} side's row [{index}]; "
+                "order_by names keys of the rows the sides return"
+            )
+        keys.append(tuple(canonical_key(row[k]) for k in order_by))
+    return keys
+
+
+def _runs(keys: list[Any]) -> list[tuple[Any, int, int]]:
+    """Maximal runs of equal sort keys: (key, start, end)."""
+    runs: list[tuple[Any, int, int]] = []
+    start = 0
+    for index in range(1, len(keys) + 1):
+        if index == len(keys) or keys[index] != keys[start]:
+            runs.append((keys[start], start, index))
+            start = index
+    return runs
+
+
+def _ordered_by(
+    left: SideRows,
+    right: SideRows,
+    legacy: list[Any],
+    new: list[Any],
+    order_by: tuple[str, ...],
+    tolerance: float,
+) -> Comparison:
+    """Ordered by ``order_by``: order counts between rows whose sort keys differ; ties are a
+    multiset. Different rows are explained as for an unordered result (never "only in legacy"
+    for a row both sides have); the same rows in another order name the rows that moved."""
+    content = _unordered(left, right, tolerance)
+    if not content.equal:
+        return content
+    sort_l = _sort_keys(legacy, order_by, "legacy")
+    sort_r = _sort_keys(new, order_by, "new")
+    runs_l, runs_r = _runs(sort_l), _runs(sort_r)
+    if [r[0] for r in runs_l] == [r[0] for r in runs_r] and all(
+        a[2] - a[1] == b[2] - b[1] for a, b in zip(runs_l, runs_r, strict=True)
+    ):
+        for (_, a0, a1), (_, b0, b1) in zip(runs_l, runs_r, strict=True):
+            group_l = SideRows("legacy", left.rows[a0:a1], left.keys[a0:a1], left.transform)
+            group_r = SideRows("new", right.rows[b0:b1], right.keys[b0:b1], right.transform)
+            if not _unordered(group_l, group_r, tolerance).equal:
+                break
+        else:
+            return EQUAL
+    return Comparison(equal=False, diff=_moved(left, right, sort_l, sort_r, order_by))
+
+
+def _moved(
+    left: SideRows, right: SideRows, sort_l: list[Any], sort_r: list[Any], order_by: tuple[str, ...]
+) -> Diff:
+    """Name the rows whose place in the order differs, with their positions on both sides."""
+    positions: dict[Any, list[int]] = {}
+    for index, key in enumerate(right.keys):
+        positions.setdefault(key, []).append(index)
+    moved: list[Change] = []
+    for index, key in enumerate(left.keys):
+        if not positions.get(key):
+            continue  # equal to a row of the other side only within the float tolerance
+        there = positions[key].pop(0)
+        # Where the sort keys of the two sides differ at a position, the row there moved; a
+        # row that only swapped places with a tied one did not.
+        if there != index and sort_l[index] != sort_r[index]:
+            moved.append(Change(path=f"[{index}]", kind="moved", legacy=index, new=there))
+    first = moved[0] if moved else None
+    row = describe(left.row(first.legacy), 120) if first is not None else ""
+    summary = f"same rows, different order by {list(order_by)}: {len(moved)} rows moved" + (
+        f"; first {row}: [{first.legacy}] in legacy, [{first.new}] in new" if first else ""
+    )
+    return Diff(
+        summary=summary,
+        changes=tuple(moved[:MAX_DIFF_ENTRIES]),
+        reordered=True,
+        truncated=max(0, len(moved) - MAX_DIFF_ENTRIES),
+    )
+
+
+def tied_page(value: Any, order_by: tuple[str, ...]) -> str | None:
+    """How the last rows of a page tie on ``order_by``, or None when they do not."""
+    if value.__class__ is not list or len(value) < 2:
+        return None
+    last, before = value[-1], value[-2]
+    if last.__class__ is not dict or before.__class__ is not dict:
+        return None
+    if all(k in last and k in before and last[k] == before[k] for k in order_by):
+        shared = ", ".join(f"{k}={describe(last[k], 40)}" for k in order_by)
+        return f"rows [{len(value) - 2}] and [{len(value) - 1}] share {shared}"
+    return None
 
 
 def _unordered(left: SideRows, right: SideRows, tolerance: float) -> Comparison:

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.orm import Session
 
+    from harness.records import SchemaKeys
+
 # 'HRNS': marks a SQLite file as a harness fixture, so an existing file is replaced only then.
 SQLITE_APPLICATION_ID = 0x48524E53
 
@@ -37,6 +39,7 @@ class Target:
         self.legacy_log = StatementLog()
         self.new_log = StatementLog()
         self.primary_keys: dict[str, tuple[str, ...]] = {}  # by table, read once (writing pairs)
+        self.schema_keys: SchemaKeys | None = None  # every table's keys, read once (writing pairs)
         self._engine: Engine | None = None
         self._legacy_db: peewee.Database | None = None
         self._new_connection: Connection | None = None

@@ -14,7 +14,13 @@ from typing import TextIO
 
 from harness.records import RunResult
 
-STATUS_STYLE = {"equal": "green", "mismatch": "red", "error": "bold red", "skipped": "yellow"}
+STATUS_STYLE = {
+    "equal": "green",
+    "expected": "cyan",
+    "mismatch": "red",
+    "error": "bold red",
+    "skipped": "yellow",
+}
 
 
 def is_terminal(stream: TextIO | None = None) -> bool:

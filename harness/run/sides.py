@@ -12,17 +12,19 @@ from __future__ import annotations
 import hashlib
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from harness.compare.categories import classify
 from harness.compare.judge import judge
 from harness.errors import NormalizationError
 from harness.normalize.walk import normalize_rows
-from harness.records import CaseResult, Observation, Side, SideError
+from harness.records import CaseResult, CaseWarning, Observation, RowChanges, Side, SideError
 from harness.registry import Context, PlannedCase
-from harness.run.snapshot import diff_snapshots, snapshot
+from harness.run.snapshot import diff_snapshots, schema_keys, snapshot
 
 if TYPE_CHECKING:
     from harness.database.target import Target
@@ -143,12 +145,14 @@ def side_context(planned: PlannedCase, side: Side, now: datetime) -> Context:
 def observe(planned: PlannedCase, side: Side, target: Target, now: datetime) -> Observation:
     """Run one side of a case in a rolled-back transaction and record what it did."""
     pair = planned.pair
+    rules = planned.rules
     func = pair.sides[side]
     ctx = side_context(planned, side, now)
     log = target.legacy_log if side == "legacy" else target.new_log
     watch = pair.options.watch if pair.options.writes else ()
     elapsed = 0.0
     statements: tuple[Any, ...] = ()
+    caught: list[warnings.WarningMessage] = []
     try:
         with SideTransaction(target, side, ctx) as run_sql:
             before = snapshot(target, run_sql, watch) if watch else None
@@ -156,29 +160,42 @@ def observe(planned: PlannedCase, side: Side, target: Target, now: datetime) -> 
             recorded = log.start()
             started = time.perf_counter()
             try:
-                value = func(ctx, **planned.case.params)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    value = func(ctx, **planned.case.params)
             finally:
                 elapsed = (time.perf_counter() - started) * 1000.0
                 log.stop()
                 statements = tuple(recorded)
-            canonical, flat_bools = normalize_rows(value, keys=pair.rules.keys)
+            canonical, flat_bools = normalize_rows(value, keys=rules.keys)
             if pair.normalize_hook is not None:
                 canonical, flat_bools = pair.normalize_hook(canonical), None
             changes = None
             if watch:
                 wall_end = datetime.now(UTC)
                 after = snapshot(target, run_sql, watch)
-                changes = {
-                    "changes": diff_snapshots(before or {}, after),
-                    "window": (wall_start, wall_end),  # aware UTC
-                }
+                tenant = rules.tenant
+                scope = {t: tenant.of_table(t) for t in watch} if tenant else None
+                changes = RowChanges(
+                    tables=diff_snapshots(before or {}, after, scope),
+                    window=(wall_start or wall_end, wall_end),
+                    keys=schema_keys(target),
+                )
     except NormalizationError as exc:
         return Observation(
-            side, error=_side_error(side, exc, None), ms=elapsed, statements=statements
+            side,
+            error=_side_error(side, exc, None, category=None),
+            ms=elapsed,
+            statements=statements,
+            warnings=_warnings(side, caught),
         )
     except Exception as exc:
         return Observation(
-            side, error=_side_error(side, exc, log.last_sql), ms=elapsed, statements=statements
+            side,
+            error=_side_error(side, exc, log.last_sql, category=classify(exc, rules.errors)),
+            ms=elapsed,
+            statements=statements,
+            warnings=_warnings(side, caught),
         )
     return Observation(
         side,
@@ -187,10 +204,25 @@ def observe(planned: PlannedCase, side: Side, target: Target, now: datetime) -> 
         statements=statements,
         changes=changes,
         flat_bools=flat_bools,
+        warnings=_warnings(side, caught),
     )
 
 
-def _side_error(side: Side, exc: BaseException, sql: str | None) -> SideError:
+def _warnings(side: Side, caught: list[warnings.WarningMessage]) -> tuple[CaseWarning, ...]:
+    return tuple(
+        CaseWarning(
+            category=w.category.__name__,
+            message=" ".join(str(w.message).split())[:500],
+            where=f"{w.filename}:{w.lineno}",
+            side=side,
+        )
+        for w in caught
+    )
+
+
+def _side_error(
+    side: Side, exc: BaseException, sql: str | None, *, category: str | None
+) -> SideError:
     statement = getattr(exc, "statement", None) or sql
     lines = traceback.format_exception(exc)
     text = "".join(lines)
@@ -204,6 +236,7 @@ def _side_error(side: Side, exc: BaseException, sql: str | None) -> SideError:
         message=message[:2000],
         sql=statement,
         traceback="\n".join(tb_lines),
+        category=category,
     )
 
 
