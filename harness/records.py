@@ -67,9 +67,10 @@ class SideError:
         where = f" (SQL: {self.sql})" if self.sql else ""
         return f"{self.side} side raised {self.type}: {self.message}{where}"
 
-    def raised(self) -> dict[str, str]:
-        """The ``raised`` block of a side's summary: category, type and message."""
-        return {"category": self.category or "other", "type": self.type, "message": self.message}
+    def raised(self) -> dict[str, str | None]:
+        """The ``raised`` block of a side's summary: category (None: the pair's own bug), type
+        and message."""
+        return {"category": self.category, "type": self.type, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -100,12 +101,11 @@ class SchemaKeys:
     foreign: Mapping[str, Mapping[str, str]]
 
     def generated(self, table: str) -> tuple[str, ...]:
-        """The primary-key columns of ``table`` a database generates: those that reference nothing.
-
-        A join table's key (``A``, ``B``) is made of references to other rows, never fresh.
-        """
-        references = self.foreign.get(table, {})
-        return tuple(c for c in self.primary.get(table, ()) if c not in references)
+        """The primary-key column of ``table`` a database generates: a single one, referencing
+        nothing. A join table's key (``A``, ``B``) is made of references, never fresh."""
+        key = self.primary.get(table, ())
+        # A composite key is natural (a join table's references, a tag): no database makes it.
+        return key if len(key) == 1 and key[0] not in self.foreign.get(table, {}) else ()
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ class SideSummary:
     result: Any = None
     result_rows: int | None = None  # the full length when ``result`` is a cut list
     changes: Any = None
-    raised: Mapping[str, str] | None = None  # the error this side raised: category, type, message
+    raised: Mapping[str, str | None] | None = None  # the error this side raised
 
     @classmethod
     def of(cls, obs: Observation, *, value: Any, changes: Any) -> SideSummary:

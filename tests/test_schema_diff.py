@@ -538,3 +538,60 @@ def test_the_json_form_reads_back() -> None:
     assert format_schema_diff(diff).splitlines()[1] == (
         "  Role.name: nullable: legacy=NOT NULL  new=NULL  live=NOT NULL -- fix"
     )
+
+
+# --- integer serial keys, and the index peewee gives every foreign key --------------------------
+
+
+def serial_models(*, fk_index_in_new: bool) -> tuple[list[type[peewee.Model]], MetaData]:
+    class Group(peewee.Model):
+        id = peewee.AutoField()
+        name = peewee.CharField(max_length=50)
+
+        class Meta:
+            table_name = "groups"
+
+    class Item(peewee.Model):
+        id = peewee.AutoField()
+        group = peewee.ForeignKeyField(Group, column_name="group_id")
+
+        class Meta:
+            table_name = "items"
+
+    metadata = MetaData()
+    Table(
+        "groups",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(50), nullable=False),
+    )
+    Table(
+        "items",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("group_id", Integer, ForeignKey("groups.id"), nullable=False),
+        Index("item_group_id", "group_id") if fk_index_in_new else UniqueConstraint("id"),
+    )
+    return [Group, Item], metadata
+
+
+@pytest.mark.databases
+def test_serial_primary_keys_are_no_difference(target: Target) -> None:
+    legacy, new = serial_models(fk_index_in_new=True)
+    create_legacy_schema(target, legacy)
+    diff = run_diff(target, legacy=legacy, new=new)
+    autoincrement = [d for d in diff.differences if d.aspect == "default"]
+    assert autoincrement == [], format_schema_diff(diff)
+
+
+@pytest.mark.databases
+def test_the_index_peewee_gives_a_foreign_key_is_explained(target: Target) -> None:
+    legacy, new = serial_models(fk_index_in_new=False)
+    new.tables["items"].constraints = {
+        c for c in new.tables["items"].constraints if not isinstance(c, UniqueConstraint)
+    }
+    create_legacy_schema(target, legacy)
+    found = only(run_diff(target, legacy=legacy, new=new), table="items", aspect="index")
+    text = format_schema_diff(run_diff(target, legacy=legacy, new=new))
+    assert found.column == "group_id"
+    assert "peewee indexes every ForeignKeyField" in text and "index=True" in text

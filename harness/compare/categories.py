@@ -247,22 +247,21 @@ def _from_database_module(cls: type) -> bool:
 
 def _by_code(exc: BaseException) -> str | None:
     """The category a driver's own code or message gives, if the exception carries one."""
-    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
-    if isinstance(sqlstate, str) and len(sqlstate) == 5:
-        if sqlstate.startswith("42"):
-            raise _Invalid
-        return (
-            _SQLSTATE.get(sqlstate)
-            or _SQLSTATE_CLASS.get(sqlstate[:2])
-            or ("other" if _from_database_module(type(exc)) else None)
-        )
     module = type(exc).__module__.split(".", 1)[0]
     if module in ("pymysql", "MySQLdb", "mysql", "mariadb") and exc.args:
+        # MySQL's error number first: its SQLSTATE is often a class only ("23000" for every
+        # integrity error), where the number says which constraint.
         errno = exc.args[0]
         if isinstance(errno, int) and not isinstance(errno, bool):
             if errno in _MYSQL_INVALID:
                 raise _Invalid
             return _MYSQL_ERRNO.get(errno, "other")
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if isinstance(sqlstate, str) and len(sqlstate) == 5:
+        if sqlstate.startswith("42"):
+            raise _Invalid
+        found = _SQLSTATE.get(sqlstate) or _SQLSTATE_CLASS.get(sqlstate[:2])
+        return found or ("other" if _from_database_module(type(exc)) else None)
     if module in ("sqlite3", "_sqlite3"):
         name = getattr(exc, "sqlite_errorname", None)
         if isinstance(name, str) and name in _SQLITE_NAMES:

@@ -81,6 +81,10 @@ def compare(
         order_by = rules.order_by
     elif paths is None and (ignore or unordered):
         paths = compile_paths(tuple(ignore), tuple(unordered))
+    if order_by:  # a key the rows lack is the pair's mistake, equal results or not
+        for side, rows in (("legacy", legacy), ("new", new)):
+            if rows.__class__ is list and rows:
+                _sort_keys(rows[:1], order_by, side)
     if identical(legacy, new, depths=depths):  # the common verdict, without keying a single row
         return EQUAL
     if legacy.__class__ is list and new.__class__ is list:
@@ -145,11 +149,11 @@ def _ordered_by(
     """Ordered by ``order_by``: order counts between rows whose sort keys differ; ties are a
     multiset. Different rows are explained as for an unordered result (never "only in legacy"
     for a row both sides have); the same rows in another order name the rows that moved."""
+    sort_l = _sort_keys(legacy, order_by, "legacy")
+    sort_r = _sort_keys(new, order_by, "new")
     content = _unordered(left, right, tolerance)
     if not content.equal:
         return content
-    sort_l = _sort_keys(legacy, order_by, "legacy")
-    sort_r = _sort_keys(new, order_by, "new")
     runs_l, runs_r = _runs(sort_l), _runs(sort_r)
     if [r[0] for r in runs_l] == [r[0] for r in runs_r] and all(
         a[2] - a[1] == b[2] - b[1] for a, b in zip(runs_l, runs_r, strict=True)

@@ -207,10 +207,10 @@ def canonical_default(text: str | None, canonical: str) -> str | None:
     if text is None:
         return None
     value = " ".join(str(text).split())
+    if value.upper() == AUTOINCREMENT.upper():  # before stripping parentheses: it has them
+        return AUTOINCREMENT
     while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
         value = value[1:-1].strip()
-    if value.upper() == AUTOINCREMENT.upper():
-        return AUTOINCREMENT
     if value.lower().startswith("nextval("):
         return AUTOINCREMENT  # a SERIAL column's sequence
     previous = None

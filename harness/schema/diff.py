@@ -338,7 +338,17 @@ def _compare_indexes(
         presence = {s: (cluster[s].describe() if s in cluster else None) for s in in_play}
         aspect = "unique" if sample.unique else "index"
         if len(cluster) < len(in_play):
-            out.check(table, column, aspect, presence, in_play, index_hint(sample))
+            # peewee indexes every ForeignKeyField unless told index=False; SQLAlchemy never
+            # indexes a ForeignKey by itself: the classic index lost in a port.
+            legacy = tables.get("legacy")
+            fk_index = (
+                "legacy" in cluster
+                and "new" not in cluster
+                and not sample.unique
+                and legacy is not None
+                and any(fk.columns == sample.columns for fk in legacy.foreign_keys)
+            )
+            out.check(table, column, aspect, presence, in_play, index_hint(sample, fk_index))
         have = [s for s in in_play if s in cluster]
         named = [s for s in have if cluster[s].name is not None]
         out.check(table, column, "index name", {s: cluster[s].name for s in named}, named)

@@ -136,8 +136,11 @@ def action_hint(aspect: str) -> Hint:
     return hint
 
 
-def index_hint(index: IndexShape) -> Hint:
-    """An index or unique key that one side lacks (or alone has)."""
+def index_hint(index: IndexShape, peewee_fk_index: bool = False) -> Hint:
+    """An index or unique key that one side lacks (or alone has).
+
+    ``peewee_fk_index``: the index is the one peewee creates for every ``ForeignKeyField``.
+    """
     cols = ", ".join(repr(c) for c in index.columns)
 
     def hint(side: str, expected: str | None) -> str:
@@ -145,6 +148,11 @@ def index_hint(index: IndexShape) -> Hint:
             return generic_hint(side, expected)
         if side == "new" and index.unique:
             return f"add UniqueConstraint({cols}, name={index.name!r}) or a unique Index"
+        if side == "new" and peewee_fk_index:
+            return (
+                f"peewee indexes every ForeignKeyField by itself and SQLAlchemy does not: add "
+                f"index=True to the column, or Index({index.name!r}, {cols}) to the table"
+            )
         if side == "new":
             return f"add Index({index.name!r}, {cols}) to the table"
         if side == "legacy":
