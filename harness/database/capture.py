@@ -112,7 +112,7 @@ def peewee_database_class(base: Any) -> Any:
 _counter: ContextVar[list[int] | None] = ContextVar("harness_query_counter", default=None)
 
 
-class counting:  # noqa: N801 - used as a context manager, like contextlib's lower-case ones
+class counting:
     """Count the statements sent from this thread or task while the block runs.
 
     Example::

@@ -148,7 +148,7 @@ def connect_with_retry(
             problem = classify_connection_error(exc)
             if not problem.transient or attempt == attempts:
                 tried = f" after {attempt} attempts" if attempt > 1 else ""
-                raise DatabaseError(f"cannot connect to {url}{tried}: {problem}") from exc
+                raise DatabaseError.unreachable(f"{url}{tried}", problem) from exc
             sleep(min(delay, max_backoff) * (1 + random.random() / 10))
             delay *= 2
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises

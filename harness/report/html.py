@@ -93,6 +93,8 @@ def render_report(result: RunResult, *, out_dir: Path) -> Path:
         | {"shuffle_seed": result.run.get("shuffle_seed", result.run.get("order_seed"))},
         interrupted=bool(result.run.get("interrupted")),
         baseline=result.baseline or {},
+        # A report drawn from a shadow log (harness.shadow.log) adds its real-traffic table.
+        traffic=result.run.get("traffic") or [],
         summary=result.summary(),
         pairs=pairs,
         reasons=_gate_reasons(result),

@@ -127,10 +127,12 @@ class Shadow:
 
     @enabled.setter
     def enabled(self, value: bool | Callable[[], bool]) -> None:
+        self._on: bool = True
+        self._switch: Callable[[], bool] | None = None
         if callable(value):
-            self._on, self._switch = True, value
+            self._switch = value
         else:
-            self._on, self._switch = bool(value), None
+            self._on = bool(value)
 
     def _active(self, name: str) -> bool:
         """Whether this call runs the candidate too; counts the call when the shadow is on."""
@@ -256,12 +258,18 @@ class Shadow:
         def decorate(func: F) -> F:
             signature = inspect.signature(func)
 
-            def details(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+            def details(
+                args: tuple[Any, ...], kwargs: dict[str, Any]
+            ) -> tuple[Any, dict[str, Any]]:
                 bound = signature.bind_partial(*args, **kwargs).arguments
                 tenant_id = bound.get(tenant) if tenant else None
-                chosen = names if names is not None else [
-                    k for k, v in bound.items() if k != tenant and isinstance(v, _JSON_SCALARS)
-                ]
+                chosen = (
+                    names
+                    if names is not None
+                    else [
+                        k for k, v in bound.items() if k != tenant and isinstance(v, _JSON_SCALARS)
+                    ]
+                )
                 return tenant_id, {k: bound[k] for k in chosen if k in bound}
 
             if is_async(func):
@@ -350,9 +358,7 @@ class Shadow:
             return await acall_side(side, func)
         in_thread = None if is_async(func) else self._pool
         try:
-            return await asyncio.wait_for(
-                acall_side(side, func, in_thread=in_thread), self.timeout
-            )
+            return await asyncio.wait_for(acall_side(side, func, in_thread=in_thread), self.timeout)
         except _Busy:
             self.traffic.count(name, "busy")
             return None
@@ -405,7 +411,9 @@ class Shadow:
                 self.traffic.count(name, "dropped")
         except Exception as exc:
             self.traffic.count(name, "error")
-            self._warn_once(f"judge:{name}", f"{name}: the shadow failed ({type(exc).__name__}: {exc})")
+            self._warn_once(
+                f"judge:{name}", f"{name}: the shadow failed ({type(exc).__name__}: {exc})"
+            )
 
     def _stats_line(self) -> str | None:
         return self.traffic.stats_line(
