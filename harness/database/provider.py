@@ -251,10 +251,16 @@ def _create_engine(url: DatabaseURL, settings: ConnectionSettings) -> Engine:
         connect_args=driver_args(url, settings),
     )
     if url.dialect == "sqlite":
-
+        # SQLAlchemy's recipe for pysqlite: its own transaction handling defers BEGIN and breaks
+        # SAVEPOINT, which the rolled-back sandbox of a shadowed write relies on.
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
             dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
 
