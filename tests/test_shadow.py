@@ -264,10 +264,12 @@ def test_writes_need_a_sandbox(log: Path) -> None:
 
 def test_logging_sink_levels(caplog: pytest.LogCaptureFixture) -> None:
     logger = logging.getLogger("test.shadow")
-    with caplog.at_level(logging.INFO, logger="test.shadow"):
-        with Shadow(sink=logger, match_sample=1.0) as shadow:
-            shadow.run("op.l", legacy=lambda: 1, new=lambda: 2)
-            shadow.run("op.l", legacy=lambda: 1, new=lambda: 1)
+    with (
+        caplog.at_level(logging.INFO, logger="test.shadow"),
+        Shadow(sink=logger, match_sample=1.0) as shadow,
+    ):
+        shadow.run("op.l", legacy=lambda: 1, new=lambda: 2)
+        shadow.run("op.l", legacy=lambda: 1, new=lambda: 1)
     levels = [(r.levelname, json.loads(r.getMessage())["status"]) for r in caplog.records]
     assert levels == [("WARNING", "mismatch"), ("INFO", "equal")]
 

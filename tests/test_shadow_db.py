@@ -132,9 +132,9 @@ def test_a_missing_database_fails_at_once_as_unknown_database(server: str) -> No
     base = url_for(server)
     assert base is not None
     missing = base.rsplit("/", 1)[0] + "/harness_no_such_database_16"
-    with DualORM(missing, retries=3, backoff=5.0) as orm:  # a retry would wait 5 s: none comes
-        with pytest.raises(DatabaseError) as caught:
-            orm.connect()
+    # A retry would wait 5 s first: none comes.
+    with DualORM(missing, retries=3, backoff=5.0) as orm, pytest.raises(DatabaseError) as caught:
+        orm.connect()
     assert "[unknown_database]" in str(caught.value) and "after" not in str(caught.value)
 
 
