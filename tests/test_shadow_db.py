@@ -79,6 +79,37 @@ def test_a_shadowed_write_lands_once(scratch: Target, tmp_path: Path) -> None:
     assert record["status"] == "equal" and record["order"] == ["new", "legacy"]
 
 
+@pytest.mark.databases
+def test_a_shadowed_write_with_the_legacy_side_as_candidate(
+    scratch: Target, tmp_path: Path
+) -> None:
+    with DualORM(url_of(scratch)) as orm, Shadow(sink=tmp_path / "s.jsonl") as shadow:
+
+        def new() -> int:
+            with orm.session() as session:
+                session.execute(text("INSERT INTO note (id, body) VALUES (8, 'new')"))
+                session.commit()
+            return 8
+
+        def legacy(db: Any) -> int:
+            db.execute_sql("INSERT INTO note (id, body) VALUES (8, 'legacy')")
+            return 8
+
+        got = shadow.run(
+            "note.create",
+            legacy=legacy,
+            new=new,
+            use="new",
+            writes=True,
+            sandbox=orm.rolled_back_legacy,
+        )
+        assert got == 8
+        with orm.session() as session:
+            rows = session.execute(text("SELECT id, body FROM note")).all()
+        assert [tuple(r) for r in rows] == [(8, "new")]
+        assert orm.peewee.is_closed()  # the sandbox closed the connection it opened
+
+
 def test_shared_settings_and_url_checks() -> None:
     settings = ConnectionSettings(connect_timeout=3, statement_timeout=2, ssl="require")
     orm = DualORM("postgresql://app:hunter2@db.example/app", settings=settings)

@@ -38,10 +38,15 @@ from harness.url import DatabaseURL, parse_url
 
 if TYPE_CHECKING:
     import peewee
+    import peewee as pw  # in DualORM's body, `peewee` is its property
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
 SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
+
+
+class _Undo(Exception):
+    """Raised at the end of a rolled-back block, so that peewee's ``atomic()`` rolls it back."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,25 @@ class DualORM:
             finally:
                 session.close()
                 outer.rollback()
+
+    @contextlib.contextmanager
+    def rolled_back_legacy(self) -> Iterator[pw.Database]:
+        """The peewee ``Database`` in a transaction (a savepoint when one is open) undone at the end.
+
+        For shadowing a writing operation whose candidate is the legacy side (``use="new"``).
+        A connection this opens for the thread it also closes; one already open stays open.
+        """
+        db = self.peewee
+        opened = db.is_closed()
+        if opened:
+            db.connect()
+        try:
+            with contextlib.suppress(_Undo), db.atomic():
+                yield db
+                raise _Undo  # leave the block by an exception: peewee rolls it back
+        finally:
+            if opened:
+                db.close()
 
     def close(self) -> None:
         """Close both clients: every pooled connection of each."""
