@@ -225,7 +225,8 @@ def test_a_slow_sink_drops_and_counts_instead_of_growing(log: Path) -> None:
         for n in range(40):
             assert shadow.run("op.q", legacy=lambda n=n: n, new=lambda n=n: n) == n
         assert shadow.publisher._queue.qsize() <= 3
-        assert shadow.publisher.dropped >= 40 - 3 - 1  # one may be in the writer's hands
+        # At most the queue's worth waits, and at most as much again in the writer's hands.
+        assert shadow.publisher.dropped >= 40 - 2 * 3
     finally:
         unblock.set()
         shadow.close()
