@@ -156,11 +156,19 @@ def schema_diff(**values: Any) -> None:
     help="where to write index.html (default: next to the results file)",
 )
 def report(results: Path, out_dir: Path | None) -> None:
-    """Rebuild the HTML report from a saved results file."""
-    from harness.report.html import rebuild
+    """Rebuild the HTML report from a saved results file, or draw one from a shadow log (.jsonl)."""
+    from harness.report.html import render_report
 
-    path = rebuild(results, out_dir)
+    path = render_report(_read_run(results), out_dir=out_dir or results.parent)
     click.echo(f"report: {path}")
+
+
+def _read_run(path: Path) -> Any:
+    """A saved run: ``results.json``, or a runtime shadow log (``.jsonl``) read as one."""
+    from harness.report.results_file import read_results
+    from harness.shadow.log import is_shadow_log, read_shadow_log
+
+    return read_shadow_log(path) if is_shadow_log(path) else read_results(path)
 
 
 @cli.group()
@@ -174,7 +182,7 @@ def baseline() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("reports/results.json"),
     show_default=True,
-    help="the run whose differences to accept",
+    help="the run whose differences to accept (results.json, or a shadow log .jsonl)",
 )
 @click.option(
     "--baseline",
@@ -187,11 +195,10 @@ def baseline() -> None:
 def baseline_update(results: Path, baseline_path: Path | None, reason: str | None) -> None:
     """Write the current mismatches and errors into the baseline file."""
     from harness.gate.baseline import update_baseline
-    from harness.report.results_file import read_results
 
     config = _config({"baseline": str(baseline_path) if baseline_path else None})
     target = config.baseline or Path("harness-baseline.json")
-    added, kept, removed = update_baseline(read_results(results), target, reason=reason)
+    added, kept, removed = update_baseline(_read_run(results), target, reason=reason)
     click.echo(f"{target}: {added} added, {kept} kept, {removed} removed")
 
 
@@ -242,8 +249,7 @@ def database_error(exc: BaseException) -> DatabaseError | None:
     ):
         module = sys.modules.get(mod)
         if module is not None and isinstance(exc, tuple(getattr(module, n) for n in names)):
-            text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
-            return DatabaseError(
-                f"the database failed: {text}; check that it is reachable and the URL is right"
-            )
+            from harness.database.connect import classify_connection_error
+
+            return DatabaseError(f"the database failed: {classify_connection_error(exc)}")
     return None

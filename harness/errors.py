@@ -38,8 +38,9 @@ class DatabaseError(HarnessError):
         )
 
     @classmethod
-    def unreachable(cls, url: str, reason: str) -> DatabaseError:
-        return cls(f"cannot connect to {url}: {reason}. Check the host, port and credentials.")
+    def unreachable(cls, url: str, problem: object) -> DatabaseError:
+        """``problem``: a :class:`harness.database.connect.ConnectionProblem` (says the fix)."""
+        return cls(f"cannot connect to {url}: {problem}")
 
     @classmethod
     def missing_driver(cls, dialect: str, module: str, extra: str) -> DatabaseError:

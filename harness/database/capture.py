@@ -8,6 +8,7 @@ while it is active, so the harness's own statements (snapshots, BEGIN, ROLLBACK)
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from typing import Any
 
 from harness.records import Statement, is_transaction_control
@@ -100,3 +101,66 @@ def peewee_database_class(base: Any) -> Any:
     return type(
         f"Captured{base.__name__}", (base,), {"__init__": __init__, "execute_sql": execute_sql}
     )
+
+
+# -- counting per call, for the runtime shadow mode -------------------------------------------------
+#
+# A live application sends statements from many threads (and tasks) at once, so a shared
+# StatementLog cannot say which call sent which. A context variable can: each shadowed call sets
+# its own counter, and only statements sent from that thread or task add to it.
+
+_counter: ContextVar[list[int] | None] = ContextVar("harness_query_counter", default=None)
+
+
+class counting:
+    """Count the statements sent from this thread or task while the block runs.
+
+    Example::
+
+        with counting() as count:
+            run_query()
+        count[0]          # statements sent (BEGIN, COMMIT and savepoints not counted)
+    """
+
+    __slots__ = ("_count", "_token")
+
+    def __enter__(self) -> list[int]:
+        self._count = [0]
+        self._token = _counter.set(self._count)
+        return self._count
+
+    def __exit__(self, *exc: object) -> None:
+        _counter.reset(self._token)
+
+
+def note_statement(sql: str) -> None:
+    """Add one to the counter of the running :class:`counting` block, if any."""
+    count = _counter.get()
+    if count is not None and not is_transaction_control(sql):
+        count[0] += 1
+
+
+def count_engine_statements(engine: Any) -> None:
+    """Make every statement of a SQLAlchemy ``engine`` count in :class:`counting` blocks."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
+        note_statement(statement)
+
+
+def count_peewee_statements(db: Any) -> None:
+    """Make every statement of a peewee ``db`` count in :class:`counting` blocks.
+
+    Wraps the instance's own ``execute_sql`` (not its class): the user's database class keeps
+    every behaviour of its own.
+    """
+    execute_sql = db.execute_sql
+
+    def counted(sql: str, *args: Any, **kwargs: Any) -> Any:
+        note_statement(sql)
+        return execute_sql(sql, *args, **kwargs)
+
+    db.execute_sql = counted

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.database.connect import classify_connection_error
 from harness.database.target import Target, is_harness_sqlite, require_driver
 from harness.errors import DatabaseError
 from harness.url import DatabaseURL, parse_url
@@ -142,7 +143,7 @@ def _execute_admin(engine: Engine, spec: DatabaseURL, sql: str) -> None:
         with engine.connect() as conn:
             conn.exec_driver_sql(sql)
     except sa_exc.OperationalError as exc:
-        raise DatabaseError.unreachable(str(spec), _reason(exc)) from exc
+        raise DatabaseError.unreachable(str(spec), classify_connection_error(exc)) from exc
     except sa_exc.DBAPIError as exc:
         raise DatabaseError(
             f"{spec}: the server refused `{sql.split(' ', 3)[0]} {sql.split(' ', 3)[1]}` ({_reason(exc)}); "

@@ -95,6 +95,8 @@ def render_report(result: RunResult, *, out_dir: Path) -> Path:
         | {"order_seed": result.run.get("order_seed", result.run.get("shuffle_seed"))},
         interrupted=bool(result.run.get("interrupted")),
         baseline=result.baseline or {},
+        # A report drawn from a shadow log (harness.shadow.log) adds its real-traffic table.
+        traffic=result.run.get("traffic") or [],
         summary=result.summary(),
         pairs=pairs,
         reasons=_gate_reasons(result),
