@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,10 @@ def test_returns_the_control_and_records_both(log: Path) -> None:
     assert second["use"] == "new" and second["legacy"]["result"] == "L"
 
 
+def duplicate() -> Any:
+    raise sqlite3.IntegrityError("UNIQUE constraint failed: item.code")
+
+
 def test_the_control_raises_its_own_exception_and_the_candidates_never(log: Path) -> None:
     planted = KeyError("the control's own")
 
@@ -67,16 +72,25 @@ def test_the_control_raises_its_own_exception_and_the_candidates_never(log: Path
             shadow.run("op.get", legacy=control, new=lambda: 1)
         assert caught.value is planted
         assert shadow.run("op.get", legacy=lambda: 1, new=lambda: 1 / 0) == 1
-        # Both raise the same category: equal (today the category is the exception's type).
+        # Both raise the same category (a unique violation): the same behaviour, equal.
+        with pytest.raises(sqlite3.IntegrityError):
+            shadow.run("op.both", legacy=duplicate, new=duplicate)
+        # Both hit a bug of their own code: no category, an error however alike they look.
         with pytest.raises(ZeroDivisionError):
-            shadow.run("op.both", legacy=lambda: 1 / 0, new=lambda: 2 / 0)
+            shadow.run("op.bug", legacy=lambda: 1 / 0, new=lambda: 2 / 0)
     by_op = {(r["operation"], r["status"]) for r in records(log)}
-    assert by_op == {("op.get", "error"), ("op.both", "equal")}
+    assert by_op == {("op.get", "error"), ("op.both", "equal"), ("op.bug", "error")}
+    both = next(r for r in records(log) if r["operation"] == "op.both")
+    assert (
+        both["legacy"]["raised"]["category"]
+        == both["new"]["raised"]["category"]
+        == ("unique_violation")
+    )
     error = next(r for r in records(log) if r["new"]["raised"])
     assert error["new"]["raised"] == {
         "type": "builtins.ZeroDivisionError",
         "message": "division by zero",
-        "category": "builtins.ZeroDivisionError",
+        "category": None,  # a bug of the side's own code: no category
     }
 
 

@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from harness.errors import ConfigError
+from harness.records import Side
 from harness.registry import Pair, PairOptions, Registry, load_pairs
 from harness.shadow.observe import CandidatePool, Outcome, _Busy, acall_side, call_side, is_async
 from harness.shadow.publisher import Publisher
@@ -181,7 +182,7 @@ class Shadow:
                 "(a write is never made twice)",
             )
             return control()
-        cand_side = "new" if use == "legacy" else "legacy"
+        cand_side: Side = "new" if use == "legacy" else "legacy"
         cand_func = _in_sandbox(candidate, sandbox) if writes else candidate
         if writes or random.random() < 0.5:  # a write's candidate first: the state before it
             cand = self._candidate(name, cand_side, cand_func)
@@ -218,7 +219,7 @@ class Shadow:
             value = control()
             return await value if inspect.isawaitable(value) else value
         control, candidate, use = self._roles(name, legacy, new, use)
-        cand_side = "new" if use == "legacy" else "legacy"
+        cand_side: Side = "new" if use == "legacy" else "legacy"
         if random.random() < 0.5:
             cand = await self._acandidate(name, cand_side, candidate)
             ctl = await acall_side(use, control)
@@ -339,13 +340,14 @@ class Shadow:
 
     def _roles(
         self, name: str, legacy: Callable[..., Any], new: Callable[..., Any], use: str
-    ) -> tuple[Callable[..., Any], Callable[..., Any], str]:
-        if use not in SIDES:
+    ) -> tuple[Callable[..., Any], Callable[..., Any], Side]:
+        if use == "new":
+            return new, legacy, "new"
+        if use != "legacy":
             self._warn_once(f"use:{name}", f"{name}: use={use!r} is not 'legacy' or 'new'")
-            use = "legacy"
-        return (legacy, new, use) if use == "legacy" else (new, legacy, use)
+        return legacy, new, "legacy"
 
-    def _candidate(self, name: str, side: str, func: Callable[[], Any]) -> Outcome | None:
+    def _candidate(self, name: str, side: Side, func: Callable[[], Any]) -> Outcome | None:
         if self.timeout is None:
             return call_side(side, func)
         outcome = self._pool.run(side, func, self.timeout)
@@ -353,7 +355,7 @@ class Shadow:
             self.traffic.count(name, "busy")
         return outcome
 
-    async def _acandidate(self, name: str, side: str, func: Callable[[], Any]) -> Outcome | None:
+    async def _acandidate(self, name: str, side: Side, func: Callable[[], Any]) -> Outcome | None:
         if self.timeout is None:
             return await acall_side(side, func)
         in_thread = None if is_async(func) else self._pool
@@ -376,7 +378,7 @@ class Shadow:
         params: Mapping[str, Any] | None,
         control: Outcome,
         candidate: Outcome,
-        order: tuple[str, str],
+        order: tuple[Side, Side],
     ) -> None:
         """Judge and queue the record; whatever goes wrong here stays here."""
         try:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.database.capture import counting
+from harness.records import Side
 
 
 class CandidateTimeout(TimeoutError):
@@ -33,14 +34,14 @@ class CandidateTimeout(TimeoutError):
 class Outcome:
     """What one side did: its value or its exception, milliseconds and statements sent."""
 
-    side: str
+    side: Side
     value: Any = None
     exc: Exception | None = None
     ms: float = 0.0
     queries: int = 0
 
 
-def call_side(side: str, func: Callable[[], Any]) -> Outcome:
+def call_side(side: Side, func: Callable[[], Any]) -> Outcome:
     """Call ``func()`` and observe it; an ``Exception`` is recorded, never raised."""
     with counting() as count:
         started = time.perf_counter()
@@ -52,7 +53,7 @@ def call_side(side: str, func: Callable[[], Any]) -> Outcome:
 
 
 async def acall_side(
-    side: str, func: Callable[[], Any], *, in_thread: CandidatePool | None = None
+    side: Side, func: Callable[[], Any], *, in_thread: CandidatePool | None = None
 ) -> Outcome:
     """:func:`call_side` for ``asyncio``: awaits what ``func()`` returns when it is awaitable.
 
@@ -124,7 +125,7 @@ class CandidatePool:
         self._tasks.put((future, contextvars.copy_context(), fn, args))
         return future
 
-    def run(self, side: str, func: Callable[[], Any], timeout: float) -> Outcome | None:
+    def run(self, side: Side, func: Callable[[], Any], timeout: float) -> Outcome | None:
         """Run ``func`` in a worker and wait at most ``timeout`` s; None when none is free."""
         future = self.submit(call_side, side, func)
         if future is None:

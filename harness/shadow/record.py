@@ -22,26 +22,19 @@ from __future__ import annotations
 
 import json
 import traceback
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.compare.categories import classify
 from harness.compare.judge import judge
-from harness.records import CaseResult, Observation, SideError
+from harness.records import CaseResult, Observation, Side, SideError
 from harness.registry import Case, Pair, PlannedCase
 from harness.shadow.observe import Outcome
 
 RECORD_VERSION = 1
 TRACEBACK_LINES = 20
-
-
-def _category(exc: BaseException) -> str:
-    """The error category of ``exc``: for now its qualified type name.
-
-    One line to change when ``harness.compare.categories.classify(exc, mapping)`` lands
-    (issue 12): two sides that raise the same category are ``equal``.
-    """
-    return _qualified(exc)
 
 
 def _qualified(exc: BaseException) -> str:
@@ -52,7 +45,8 @@ def _qualified(exc: BaseException) -> str:
 def observation(outcome: Outcome, pair: Pair) -> Observation:
     """One side's outcome as the judge takes it: normalized, or the error it raised."""
     if outcome.exc is not None:
-        return Observation(outcome.side, error=side_error(outcome.side, outcome.exc), ms=outcome.ms)
+        error = side_error(outcome.side, outcome.exc, errors=pair.rules.errors)
+        return Observation(outcome.side, error=error, ms=outcome.ms)
     from harness.normalize.walk import normalize_rows
 
     try:
@@ -64,7 +58,10 @@ def observation(outcome: Outcome, pair: Pair) -> Observation:
     return Observation(outcome.side, value=value, ms=outcome.ms, flat_bools=flat_bools)
 
 
-def side_error(side: str, exc: BaseException) -> SideError:
+def side_error(
+    side: Side, exc: BaseException, *, errors: Mapping[str, str] | None = None
+) -> SideError:
+    """``exc`` as the suite records a side's error, with its portable category."""
     lines = "".join(traceback.format_exception(exc)).splitlines()
     if len(lines) > TRACEBACK_LINES:
         lines = ["…", *lines[-TRACEBACK_LINES:]]
@@ -75,6 +72,7 @@ def side_error(side: str, exc: BaseException) -> SideError:
         message=message[:2000],
         sql=getattr(exc, "statement", None),
         traceback="\n".join(lines),
+        category=classify(exc, errors),
     )
 
 
@@ -85,18 +83,13 @@ def verdict(
     params: dict[str, Any],
     legacy: Outcome,
     new: Outcome,
-    order: tuple[str, str],
+    order: tuple[Side, Side],
 ) -> CaseResult:
     """Judge two outcomes of a call as the suite judges a case."""
     case = Case(tenant_id=tenant_id, params=params)
     planned = PlannedCase(pair, case.display_label(0), case)
+    # The suite's judge decides error paths too: the same category on both sides is equal.
     result = judge(planned, observation(legacy, pair), observation(new, pair), order)
-    if (
-        legacy.exc is not None
-        and new.exc is not None
-        and _category(legacy.exc) == _category(new.exc)
-    ):
-        result = replace(result, status="equal", error=None)
     return replace(
         result,
         legacy=replace(result.legacy, queries=legacy.queries),
@@ -130,16 +123,7 @@ def record_line(
         side.pop("statements", None)
         side.pop("changes", None)
         side["result"] = _bounded(side.get("result"), max_value_chars)
-        exc = outcome.exc
-        side["raised"] = (
-            None
-            if exc is None
-            else {
-                "type": _qualified(exc),
-                "message": " ".join(str(exc).split())[:2000],
-                "category": _category(exc),
-            }
-        )
+        side.setdefault("raised", None)  # {category, type, message} of the side that raised
     line = _dumps(record)
     if len(line) > 4 * max_value_chars and record.get("diff"):
         # A diff of very many wide rows: keep its summary, the report still says what differs.
