@@ -105,14 +105,15 @@ def list_pairs(**values: Any) -> None:
 @_setting_options("seed")
 def seed(**values: Any) -> None:
     """Create the schema and seed the fixture data only; print row counts and the database URL."""
+    from dataclasses import replace
+
     from harness.engine import Engine
 
-    if not values.get("db"):
-        values["db"] = (
-            f"sqlite:///{Path(tempfile.mkdtemp(prefix='harness-seed-')) / 'fixture.sqlite3'}"
-        )
-    values["keep_db"] = True
-    engine = Engine(_config({**values, "only": None}))
+    config = replace(_config({**values, "only": None}), keep_db=True)
+    if not config.db:  # neither --db, $HARNESS_DATABASE_URL nor [tool.harness] db: a kept file
+        folder = Path(tempfile.mkdtemp(prefix="harness-seed-"))
+        config = replace(config, db=f"sqlite:///{folder / 'fixture.sqlite3'}")
+    engine = Engine(config)
     with engine.database() as db:
         width = max(len(t) for t in db.counts)
         for table, count in db.counts.items():

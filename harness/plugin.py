@@ -120,7 +120,7 @@ def harness_config(config: pytest.Config) -> HarnessConfig:
     ini = {s.name: _ini(config, s.ini_key) for s in SETTINGS if s.name != "workers"}
     # The nearest pyproject.toml from where pytest was started, as for `harness run`.
     project, project_file = read_pyproject(config.invocation_params.dir)
-    return resolve(cli, ini=ini, project=project, project_file=project_file)
+    return resolve(cli, ini=ini, project=project, project_file=project_file, surface="pytest")
 
 
 def _ini(config: pytest.Config, key: str) -> Any:

@@ -31,6 +31,7 @@ def every_setting_changed(tmp: Path) -> HarnessConfig:
         max_latency_ratio=1.7,
         max_queries=9,
         max_query_ratio=2.5,
+        include_default_pairs=False,
     )
 
 
