@@ -116,6 +116,19 @@ class Engine:
         accepted = None if result.status == "equal" else self.accepted_reason(result)
         return result if accepted is None else replace(result, accepted=accepted)
 
+    def budget_problem(
+        self, pair: Pair, case: CaseResult | None = None, latency: Latency | None = None
+    ) -> str | None:
+        """The budget rules ``pair`` broke in one case or in its latency, as one message.
+
+        The same rules :meth:`finish` applies to the whole run, so the item that shows a
+        violation under pytest fails exactly when the gate does.
+        """
+        from harness.gate import budget
+
+        broken = budget.check(pair, [case] if case is not None else [], latency, self.config)
+        return "; ".join(v.message for v in broken) or None
+
     def measure(self, pair: Pair, target: Target) -> Latency | None:
         """Paired latency of ``pair`` over its cases (None when benchmarks are off or it has none)."""
         from harness.run.timing import measure_pair

@@ -330,6 +330,19 @@ def read_pyproject(start: Path | None = None) -> tuple[dict[str, Any], Path | No
     return {}, None
 
 
+def project_on_path(project_file: Path | None, fallback: Path | None = None) -> None:
+    """Put the project's root first on ``sys.path``, as ``python -m`` does for the current folder.
+
+    The project's own packages (its fixture provider, its pair modules) then import by dotted
+    name, whatever the console script's or pytest's own ``sys.path``.
+    """
+    import sys
+
+    root = str(project_file.parent if project_file else (fallback or Path.cwd()))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
 def resolve(
     cli: Mapping[str, Any],
     *,
