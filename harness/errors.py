@@ -65,7 +65,7 @@ class ProviderError(HarnessError):
         sql = " ".join(statement.split())
         sql = sql if len(sql) <= 300 else sql[:297] + "..."
         return cls(
-            f"fixture provider {provider}: create schema failed: the database refused {sql!r}: "
+            f"fixture provider {provider}: create schema failed: the database refused «{sql}»: "
             f"{type(exc).__name__}: {detail}; fix the model (or create_schema) it comes from"
         )
 
