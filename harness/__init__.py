@@ -6,8 +6,9 @@ Register pairs with :func:`pair` and :class:`Case`; run them with ``harness run`
 
 from __future__ import annotations
 
+from harness.clock import NOW
 from harness.registry import Case, Context, Pair, pair
 
 __version__ = "0.1.0"
 
-__all__ = ["Case", "Context", "Pair", "__version__", "pair"]
+__all__ = ["NOW", "Case", "Context", "Pair", "__version__", "pair"]

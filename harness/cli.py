@@ -16,7 +16,7 @@ import click
 
 from harness import __version__
 from harness.errors import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, DatabaseError, HarnessError
-from harness.settings import SETTINGS, HarnessConfig, read_pyproject, resolve
+from harness.settings import SETTINGS, HarnessConfig, project_on_path, read_pyproject, resolve
 
 
 def _setting_options(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -49,11 +49,7 @@ def _setting_options(command: str) -> Callable[[Callable[..., Any]], Callable[..
 
 def _config(values: dict[str, Any]) -> HarnessConfig:
     project, project_file = read_pyproject()
-    # As `python -m` and pytest's rootdir do: the project's own packages (its pair modules, its
-    # fixture provider) import from the project's root, whatever the console script's sys.path.
-    root = str(project_file.parent if project_file else Path.cwd())
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    project_on_path(project_file)
     return resolve(values, project=project, project_file=project_file)
 
 
@@ -105,14 +101,15 @@ def list_pairs(**values: Any) -> None:
 @_setting_options("seed")
 def seed(**values: Any) -> None:
     """Create the schema and seed the fixture data only; print row counts and the database URL."""
+    from dataclasses import replace
+
     from harness.engine import Engine
 
-    if not values.get("db"):
-        values["db"] = (
-            f"sqlite:///{Path(tempfile.mkdtemp(prefix='harness-seed-')) / 'fixture.sqlite3'}"
-        )
-    values["keep_db"] = True
-    engine = Engine(_config({**values, "only": None}))
+    config = replace(_config({**values, "only": None}), keep_db=True)
+    if not config.db:  # neither --db, $HARNESS_DATABASE_URL nor [tool.harness] db: a kept file
+        folder = Path(tempfile.mkdtemp(prefix="harness-seed-"))
+        config = replace(config, db=f"sqlite:///{folder / 'fixture.sqlite3'}")
+    engine = Engine(config)
     with engine.database() as db:
         width = max(len(t) for t in db.counts)
         for table, count in db.counts.items():
@@ -120,6 +117,49 @@ def seed(**values: Any) -> None:
         total = sum(db.counts.values())
         click.echo(f"{'total':<{width}}  {total:>8}  (schema and data in {db.seconds:.2f}s)")
         click.echo(f"database: {db.target.display_url}")
+
+
+@cli.command()
+@click.option(
+    "--models",
+    required=True,
+    metavar="MODULE",
+    help="the module defining your peewee (legacy) models, e.g. myapp.models",
+)
+@click.option(
+    "--new-models",
+    metavar="MODULE",
+    default=None,
+    help="the module defining your SQLAlchemy (new) models, e.g. myapp.orm",
+)
+@click.option(
+    "--package",
+    default="shadow",
+    show_default=True,
+    help="the folder (package) to write the provider and the pairs into",
+)
+@click.option(
+    "--tenant-table",
+    default=None,
+    metavar="TABLE",
+    help="the table of tenants (default: the one org_id/organization_id/... columns refer to)",
+)
+def init(models: str, new_models: str | None, package: str, tenant_table: str | None) -> None:
+    """Set this project up: [tool.harness], a fixture provider and an example pair module."""
+    from harness.scaffold import init_project
+
+    written = init_project(
+        Path.cwd(),
+        models=models,
+        new_models=new_models,
+        package=package,
+        tenant_table=tenant_table,
+    )
+    for path in written.files:
+        click.echo(f"wrote {path.relative_to(Path.cwd())}")
+    tenant = written.tenant_table or "none found (every table is global; see --tenant-table)"
+    click.echo(f"{len(written.tables)} tables; tenant table: {tenant}")
+    click.echo("next: harness run   (or: pytest --harness)")
 
 
 @cli.command("schema-diff")

@@ -19,13 +19,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from harness import __version__
+from harness.clock import NOW
 from harness.compare.rules import Rules
 from harness.database.scratch import open_target
 from harness.errors import ConfigError, RegistrationError
-from harness.fixture import Dataset, load_provider, seed_target
+from harness.fixture import FixtureData, generate_dataset, load_provider, seed_target
 from harness.records import CaseResult, Latency, PairResult, RunResult, Violation
 from harness.registry import Pair, PlannedCase, load_pairs
-from harness.run.sides import NOW, run_case
+from harness.run.sides import run_case
 from harness.settings import HarnessConfig
 from harness.url import parse_url
 
@@ -56,17 +57,23 @@ class Engine:
             config.order_seed if config.order_seed is not None else secrets.randbelow(10**6)
         )
         self.now = NOW
-        self._dataset: Dataset | None = None
+        self._dataset: FixtureData | None = None
         self._planned: dict[str, list[PlannedCase]] | None = None
         self.started_at = datetime.now(UTC)
         self._baseline_cache: Any = None
         self._rules: dict[str, Rules] = {}
 
     @property
-    def dataset(self) -> Dataset:
+    def dataset(self) -> FixtureData:
+        """The provider's fixture data, generated once (``generate(..., now=self.now)``)."""
         if self._dataset is None:
-            self._dataset = self.provider.generate(
-                seed=self.config.seed, tenants=self.config.tenants, scale=self.config.scale
+            self._dataset = generate_dataset(
+                self.provider,
+                name=self.config.fixture,
+                seed=self.config.seed,
+                tenants=self.config.tenants,
+                scale=self.config.scale,
+                now=self.now,
             )
         return self._dataset
 
@@ -79,12 +86,19 @@ class Engine:
                 rules = pair.rules.completed(tenant_column=tenant, errors=self.config.errors)
             except ValueError as exc:
                 raise ConfigError(f"{exc}; fix [tool.harness] or the fixture provider") from exc
-            _check_tenant_column(pair, rules, self.provider)
+            if pair.rules.tenant is not None or tenant is not None:  # set, so it must exist
+                _check_tenant_column(pair, rules, self.provider)
             self._rules[pair.name] = rules
         return rules
 
     def plan(self) -> list[PlannedCase]:
-        """Every pair x case, in registration order."""
+        """Every pair x case, in registration order; no pair at all is an error (exit 2)."""
+        if not self.pairs:
+            raise ConfigError(
+                "no pairs to run: no pair module registered any pair (the reference pairs are off "
+                "when a project names its own pairs or fixture); name your pair modules in "
+                "[tool.harness] pairs or with --pairs"
+            )
         return [pc for cases in self._plan_by_pair().values() for pc in cases]
 
     def cases_of(self, pair: Pair) -> list[PlannedCase]:
@@ -107,7 +121,7 @@ class Engine:
         """A scratch fixture database, seeded; dropped at the end unless ``keep_db``."""
         with open_target(self.config.db, keep=self.config.keep_db, suffix=worker) as target:
             started = time.perf_counter()
-            counts = seed_target(self.provider, target, self.dataset)
+            counts = seed_target(self.provider, target, self.dataset, name=self.config.fixture)
             yield SeededDatabase(
                 target=target, counts=counts, seconds=time.perf_counter() - started
             )
@@ -117,6 +131,19 @@ class Engine:
         result = run_case(planned, target, order_seed=self.order_seed, now=self.now)
         accepted = None if result.status == "equal" else self.accepted_reason(result)
         return result if accepted is None else replace(result, accepted=accepted)
+
+    def budget_problem(
+        self, pair: Pair, case: CaseResult | None = None, latency: Latency | None = None
+    ) -> str | None:
+        """The budget rules ``pair`` broke in one case or in its latency, as one message.
+
+        The same rules :meth:`finish` applies to the whole run, so the item that shows a
+        violation under pytest fails exactly when the gate does.
+        """
+        from harness.gate import budget
+
+        broken = budget.check(pair, [case] if case is not None else [], latency, self.config)
+        return "; ".join(v.message for v in broken) or None
 
     def measure(self, pair: Pair, target: Target) -> Latency | None:
         """Paired latency of ``pair`` over its cases (None when benchmarks are off or it has none)."""

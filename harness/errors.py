@@ -50,6 +50,27 @@ class DatabaseError(HarnessError):
         )
 
 
+class ProviderError(HarnessError):
+    """The fixture provider failed at one of its steps, or gave data the schema cannot take."""
+
+    @classmethod
+    def step_failed(cls, provider: str, step: str, exc: BaseException) -> ProviderError:
+        """``provider`` raised ``exc`` while doing ``step`` (generate, create schema, load)."""
+        detail = " ".join(str(exc).split())[:300]
+        return cls(f"fixture provider {provider}: {step} failed: {type(exc).__name__}: {detail}")
+
+    @classmethod
+    def ddl_failed(cls, provider: str, statement: str, exc: BaseException) -> ProviderError:
+        """A statement creating the schema was refused by the database."""
+        detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        sql = " ".join(statement.split())
+        sql = sql if len(sql) <= 300 else sql[:297] + "..."
+        return cls(
+            f"fixture provider {provider}: create schema failed: the database refused «{sql}»: "
+            f"{type(exc).__name__}: {detail}; fix the model (or create_schema) it comes from"
+        )
+
+
 class RegistrationError(HarnessError):
     """A pair module or a pair is not usable as written."""
 

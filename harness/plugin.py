@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from harness.errors import HarnessError
-from harness.settings import SETTINGS, HarnessConfig, read_pyproject, resolve
+from harness.settings import SETTINGS, HarnessConfig, project_on_path, read_pyproject, resolve
 
 if TYPE_CHECKING:
     # The engine (and SQLAlchemy, peewee) load only when the harness is switched on.
@@ -103,11 +103,24 @@ def pytest_configure(config: pytest.Config) -> None:
     session = HarnessSession(config, engine)
     config.stash[PLUGIN_KEY] = session
     config.pluginmanager.register(session, "harness-session")
-    files = sorted({str(f) for f in session.files})
+    config.args[:] = collection_args(config, session.files)
+
+
+def collection_args(config: pytest.Config, pair_files: Any) -> list[str]:
+    """pytest's arguments with the pair files added, as pytest would add ``testpaths``.
+
+    Paths or node ids on the command line select as usual: nothing is added to them. With none
+    (pytest collects ``testpaths`` or the current folder), the configured pair files are
+    collected too, wherever they live in the project.
+    """
+    files = sorted({str(f) for f in pair_files})
     if config.getoption("harness_only_pairs"):
-        config.args[:] = files
-    else:
-        config.args.extend(f for f in files if f not in config.args)
+        return files
+    args = list(config.args)
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        return args
+    roots = [Path(a).resolve() for a in args]
+    return args + [f for f in files if not any(Path(f).is_relative_to(r) for r in roots)]
 
 
 def harness_config(config: pytest.Config) -> HarnessConfig:
@@ -118,9 +131,11 @@ def harness_config(config: pytest.Config) -> HarnessConfig:
         if s.name != "workers"
     }
     ini = {s.name: _ini(config, s.ini_key) for s in SETTINGS if s.name != "workers"}
-    # The nearest pyproject.toml from where pytest was started, as for `harness run`.
+    # The nearest pyproject.toml from where pytest was started, as for `harness run`; the
+    # project's own packages (its provider, its pair modules) import from its root.
     project, project_file = read_pyproject(config.invocation_params.dir)
-    return resolve(cli, ini=ini, project=project, project_file=project_file)
+    project_on_path(project_file, config.invocation_params.dir)
+    return resolve(cli, ini=ini, project=project, project_file=project_file, surface="pytest")
 
 
 def _ini(config: pytest.Config, key: str) -> Any:
@@ -162,6 +177,16 @@ def _pair_test(pair: Pair) -> types.FunctionType:
     return test  # type: ignore[return-value]
 
 
+def _located(pair: Pair, name: str) -> Any:
+    file, _, line = pair.where.rpartition(":")
+    lineno = int(line) - 1 if line.isdigit() else None
+
+    def reportinfo() -> tuple[Path, int | None, str]:
+        return Path(file), lineno, f"{name} "
+
+    return reportinfo
+
+
 class PairModule(pytest.Module):
     """A pair module seen by pytest: one test function per pair, named after the pair.
 
@@ -187,6 +212,21 @@ class PairModule(pytest.Module):
     def istestfunction(self, obj: object, name: str) -> bool:
         return hasattr(obj, "_harness_pair")
 
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        """pytest's own collection, each item then located at its pair's registration.
+
+        pytest's terminal turns the dots of an item's *domain* into ``::`` (for a method of a
+        class), which would print ``pairs.py::issue::list[org]``, a node id that cannot be pasted
+        back. The domain given here (the item's name and a space) is not a suffix of the node id,
+        so ``-v`` prints the node id as it is; failure headlines still show the pair's name.
+        """
+        collected = list(super().collect())
+        for node in collected:
+            pair = getattr(getattr(node, "function", None), "_harness_pair", None)
+            if pair is not None:
+                node.reportinfo = _located(pair, node.name)  # type: ignore[method-assign,union-attr]
+        return collected
+
 
 class HarnessSession:
     """The plugin's state for one pytest session: registered only when the harness is on."""
@@ -201,6 +241,7 @@ class HarnessSession:
         from harness.gate.latency import BenchmarkSamples
 
         self.benchmark_samples = BenchmarkSamples()
+        self.local_samples = BenchmarkSamples()  # this process's own, for the items' verdicts
         self.latencies: dict[str, Latency] = {}
         self.database: tuple[str, str] | None = None  # (dialect, masked url), once seeded
         self.interrupted = False
@@ -213,16 +254,21 @@ class HarnessSession:
     def controller(self) -> bool:
         return not hasattr(self.config, "workerinput")
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_pycollect_makemodule(
-        self, module_path: Path, parent: pytest.Collector
-    ) -> pytest.Module | None:
-        pairs = self.files.get(module_path.resolve())
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> Any:
+        """A pair file is collected as a :class:`PairModule`, whatever its name.
+
+        pytest's own python plugin offers a ``Module`` for files named like tests (or named on
+        the command line); a pair file must not be imported as a test module, so that one is
+        replaced.
+        """
+        collected = yield
+        pairs = self.files.get(file_path.resolve())
         if pairs is None:
-            return None
-        module = PairModule.from_parent(parent, path=module_path)
+            return collected
+        module = PairModule.from_parent(parent, path=file_path)
         module.pairs = pairs
-        return module
+        return [c for c in collected if not isinstance(c, pytest.Module)] + [module]
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         pair = getattr(metafunc.function, "_harness_pair", None)
@@ -250,6 +296,7 @@ class HarnessSession:
             or hasattr(self.config, "workerinput")
         )
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             pair = getattr(getattr(item, "function", None), "_harness_pair", None)
@@ -257,6 +304,11 @@ class HarnessSession:
                 item.add_marker(pytest.mark.harness)
                 if pair.options.writes:
                     item.add_marker(pytest.mark.harness_writes)
+                callspec = getattr(item, "callspec", None)
+                if callspec is not None and callspec.params.get("harness_case") in LATENCY_IDS:
+                    # A benchmark item to pytest-benchmark (kept by --benchmark-only, skipped
+                    # by --benchmark-skip): it asks for the fixture when it runs.
+                    item.fixturenames = [*item.fixturenames, "benchmark"]  # type: ignore[attr-defined]
 
     def run_item(
         self, planned: PlannedCase, db: SeededDatabase, request: pytest.FixtureRequest
@@ -264,12 +316,19 @@ class HarnessSession:
         result = self.engine.run_case(planned, db.target)
         request.node.stash[CASE_KEY] = result
         if result.status == "equal" or result.accepted is not None:
+            problem = self.engine.budget_problem(planned.pair, case=result)
+            if problem is not None:
+                self._fail(planned.pair, f"query budget: {problem}")
             return
         if result.status == "expected":  # declared with expect=: strict, like xfail(strict=True)
             pytest.xfail(result.reason)
-        if not planned.pair.options.gate:
-            pytest.xfail(f"not gated: {result.reason}")
-        pytest.fail(f"{planned.id}: {result.reason}", pytrace=False)
+        self._fail(planned.pair, f"{planned.id}: {result.reason}")
+
+    @staticmethod
+    def _fail(pair: Pair, message: str) -> None:
+        if not pair.options.gate:
+            pytest.xfail(f"not gated: {message}")
+        pytest.fail(message, pytrace=False)
 
     def run_latency(
         self, pair: Pair, which: str, db: SeededDatabase, request: pytest.FixtureRequest
@@ -278,6 +337,7 @@ class HarnessSession:
             latency = self.engine.measure(pair, db.target)
             if latency is not None:
                 request.node.stash[LATENCY_KEY] = {"pair": pair.name, "latency": latency.to_json()}
+                self._check_latency(pair, latency)
             return
         from harness.run.timing import time_side
 
@@ -301,6 +361,16 @@ class HarnessSession:
             "samples": data,
             "calls": len(cases),
         }
+        # pytest-benchmark runs in this one process: the second side's item joins the two and
+        # fails when the pair's latency breaks its budget.
+        joined = self.local_samples.add(pair.name, side, data, calls=len(cases))
+        if joined is not None:
+            self._check_latency(pair, joined)
+
+    def _check_latency(self, pair: Pair, latency: Latency) -> None:
+        problem = self.engine.budget_problem(pair, latency=latency)
+        if problem is not None:
+            self._fail(pair, f"latency budget: {problem}")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -355,6 +425,11 @@ class HarnessSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not self.controller or self.config.option.collectonly:
             return
+        if self.selected is not None and not self.selected:
+            # Only other tests were selected (`pytest --harness tests/test_x.py`): no harness
+            # run took place, so no verdict and no reports (an earlier run's stay as they were).
+            self.problem = "no pair was selected; reports not written"
+            return
         dialect, url = self.database or self.engine.describe_database()
         result = self.engine.finish(
             self.cases,
@@ -380,6 +455,8 @@ class HarnessSession:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         result = self.result
         if result is None:
+            if self.problem is not None:
+                terminalreporter.line(f"harness: {self.problem}")
             return
         import io
 

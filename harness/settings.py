@@ -2,20 +2,24 @@
 
 A setting is resolved once into the frozen :class:`HarnessConfig` the engine takes. Precedence:
 command line, then the pytest ini key (``harness_<name>``), then ``[tool.harness]`` in the
-project's ``pyproject.toml``, then the environment (``HARNESS_DATABASE_URL`` for ``db``), then the
-default. A ``parse`` function rejects a bad value with a message naming it.
+project's ``pyproject.toml``, then the default; for ``db`` the environment
+(``HARNESS_DATABASE_URL``) comes right after the command line, before any file, as CI passes
+secrets that way. ``pairs`` adds up: the modules named on the command line come on top of the
+configured ones (``--pairs=``, an empty value, drops the configured ones). Where each value came
+from is kept (``HarnessConfig.sources``), so messages name it. A ``parse`` function rejects a
+bad value with a message naming it.
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.url import resolve_url
+from harness.url import ENV_URL
 
 # The reference application's fixture provider (the repository's fixtures/ folder).
 DEFAULT_PROVIDER = "harness.reference.provider:provider"
@@ -166,7 +170,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "pairs",
-        "more pair modules to load (dotted name or .py path); repeatable",
+        "more pair modules to load, on top of [tool.harness] pairs (dotted name, .py path or "
+        "folder); repeatable; an empty value (--pairs=) drops the configured ones",
         str,
         default=(),
         multiple=True,
@@ -257,6 +262,15 @@ SETTINGS: tuple[Setting, ...] = (
         commands=frozenset({"run", "seed", "schema-diff", "list", "calibrate"}),
     ),
     Setting(
+        "include_default_pairs",
+        "load the reference application's pairs (default: only when the project names "
+        "neither its own pairs nor its own fixture)",
+        boolean("--include-default-pairs"),
+        switch=True,
+        negative="--no-include-default-pairs",
+        commands=frozenset({"run", "list", "calibrate"}),
+    ),
+    Setting(
         "max_latency_ratio",
         "fail a pair whose new/legacy latency ratio is surely above this",
         positive_float("max_latency_ratio"),
@@ -317,6 +331,11 @@ class HarnessConfig:
     include_default_pairs: bool = True
     tenant_column: str | Mapping[str, str] | None = None
     errors: Mapping[str, str] | None = None
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def source(self, name: str) -> str:
+        """Where setting ``name`` came from, for messages: ``"from --max-queries"`` and the like."""
+        return self.sources.get(name, "from the settings")
 
     def public(self) -> dict[str, Any]:
         """The settings as JSON-safe data (for results.json), the database URL masked."""
@@ -351,6 +370,9 @@ def pytest_arguments(config: HarnessConfig) -> list[str]:
         if setting.name == "workers":
             continue
         value = getattr(config, setting.name)
+        if setting.name == "pairs":
+            # The resolved list is complete: replace what the pytest run would read again.
+            args.append(setting.pytest_flag + "=")
         if value is None or (setting.multiple and not value):
             continue
         if setting.switch:
@@ -381,21 +403,41 @@ def read_pyproject(start: Path | None = None) -> tuple[dict[str, Any], Path | No
     return {}, None
 
 
+def project_on_path(project_file: Path | None, fallback: Path | None = None) -> None:
+    """Put the project's root first on ``sys.path``, as ``python -m`` does for the current folder.
+
+    The project's own packages (its fixture provider, its pair modules) then import by dotted
+    name, whatever the console script's or pytest's own ``sys.path``.
+    """
+    import sys
+
+    root = str(project_file.parent if project_file else (fallback or Path.cwd()))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
 def resolve(
     cli: Mapping[str, Any],
     *,
     ini: Mapping[str, Any] | None = None,
     project: Mapping[str, Any] | None = None,
     project_file: Path | None = None,
+    surface: str = "harness",
+    environ: Mapping[str, str] | None = None,
 ) -> HarnessConfig:
     """Build the :class:`HarnessConfig` from the values given on each surface.
 
     ``cli`` holds command-line values (None or empty when not given), ``ini`` pytest ini values,
-    ``project`` the ``[tool.harness]`` table. Unknown ``[tool.harness]`` keys are an error.
+    ``project`` the ``[tool.harness]`` table; ``surface`` says whether the command line was
+    ``harness`` or ``pytest`` (for the sources named in messages). Unknown ``[tool.harness]``
+    keys are an error.
     """
+    import os
+
     ini = ini or {}
     project = dict(project or {})
-    known = set(SETTINGS_BY_NAME) | {"include_default_pairs"}
+    environ = os.environ if environ is None else environ
+    known = set(SETTINGS_BY_NAME)
     unknown = sorted(set(project) - known)
     if unknown:
         where = project_file or "pyproject.toml"
@@ -403,13 +445,27 @@ def resolve(
             f"{where}: [tool.harness] has unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}"
         )
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     for setting in SETTINGS:
-        raw = _first_given(
-            setting, cli.get(setting.name), ini.get(setting.name), project.get(setting.name)
-        )
+        flag = setting.flag if surface == "harness" else setting.pytest_flag
+        surfaces = [
+            (f"from {flag}", cli.get(setting.name)),
+            (f"from the pytest ini key {setting.ini_key}", ini.get(setting.name)),
+            ("from [tool.harness]", project.get(setting.name)),
+        ]
         if setting.name == "db":
-            raw = resolve_url(raw)
+            surfaces.insert(1, (f"from ${ENV_URL}", environ.get(ENV_URL) or None))
+        if setting.name == "pairs":
+            raw, source = _added_pairs(setting, surfaces)
+        else:
+            raw, source = _first_given(setting, surfaces)
         values[setting.name] = _parse(setting, raw)
+        sources[setting.name] = source
+    if values["include_default_pairs"] is None:
+        # The reference application's pairs belong to the reference application's fixture.
+        values["include_default_pairs"] = (
+            not values["pairs"] and values["fixture"] == DEFAULT_PROVIDER
+        )
     base = Path(project_file).parent if project_file else Path.cwd()
     baseline = values["baseline"]
     return HarnessConfig(
@@ -434,24 +490,50 @@ def resolve(
         max_query_ratio=values["max_query_ratio"],
         tenant_column=values["tenant_column"],
         errors=values["errors"],
-        include_default_pairs=boolean("include_default_pairs")(
-            project.get("include_default_pairs", True)
-        ),
+        include_default_pairs=values["include_default_pairs"],
+        sources=sources,
     )
 
 
-def _first_given(setting: Setting, *candidates: Any) -> Any:
-    for value in candidates:
-        if value is None:
-            continue
-        if setting.multiple and isinstance(value, str):
-            value = value.split()
-        if setting.multiple and not value:
-            continue
-        if isinstance(value, str) and value == "" and not setting.switch:
-            continue
-        return value
-    return setting.default
+def _given(setting: Setting, value: Any) -> Any:
+    """``value`` as a list for a multiple setting, None when it was not given."""
+    if value is None:
+        return None
+    if setting.multiple and isinstance(value, str):
+        value = value.split()
+    if setting.multiple and not value:
+        return None
+    if isinstance(value, str) and value == "" and not setting.switch:
+        return None
+    return value
+
+
+def _first_given(setting: Setting, surfaces: Sequence[tuple[str, Any]]) -> tuple[Any, str]:
+    for source, value in surfaces:
+        given = _given(setting, value)
+        if given is not None:
+            return given, source
+    return setting.default, "by default"
+
+
+def _added_pairs(setting: Setting, surfaces: Sequence[tuple[str, Any]]) -> tuple[Any, str]:
+    """The pair modules of every surface, the configured ones first; ``""`` drops those before it."""
+    pairs: list[str] = []
+    named: list[str] = []
+    for source, value in reversed(surfaces):  # [tool.harness], then the ini, then the command line
+        items = [value] if isinstance(value, str) and value == "" else value
+        if isinstance(items, str):
+            items = items.split()
+        for item in items or ():
+            if item == "":
+                pairs.clear()  # --pairs= : the configured pair modules are dropped
+                named.clear()
+                continue
+            if item not in pairs:
+                pairs.append(item)
+            if source not in named:
+                named.append(source)
+    return pairs, " and ".join(named) or "by default"
 
 
 def _parse(setting: Setting, raw: Any) -> Any:

@@ -234,7 +234,30 @@ def test_latency_breaks_the_gate_only_when_the_whole_interval_is_above() -> None
     assert message.startswith(
         "issue.list: new side takes 1.80x the legacy time (95% CI 1.60-2.00, 40 rounds"
     )
-    assert message.endswith("above max_latency_ratio 1.5 from [tool.harness]")
+    assert message.endswith("above max_latency_ratio 1.5 from the settings")
+
+
+@pytest.mark.parametrize(
+    ("surfaces", "source"),
+    [
+        ({"cli": {"max_latency_ratio": "1.5"}}, "from --max-latency-ratio"),
+        ({"project": {"max_latency_ratio": 1.5}}, "from [tool.harness]"),
+        (
+            {"ini": {"max_latency_ratio": "1.5"}},
+            "from the pytest ini key harness_max_latency_ratio",
+        ),
+    ],
+)
+def test_a_budget_message_names_where_the_setting_came_from(
+    surfaces: dict[str, Any], source: str
+) -> None:
+    from harness.settings import resolve
+
+    config = resolve(
+        surfaces.get("cli", {}), ini=surfaces.get("ini"), project=surfaces.get("project")
+    )
+    violations = check(make_pair(), [], latency(1.8, 1.6, 2.0), config)
+    assert violations[0].message.endswith(f"above max_latency_ratio 1.5 {source}")
 
 
 def test_latency_threshold_of_the_pair_beats_the_global_one() -> None:

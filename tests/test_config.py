@@ -33,6 +33,7 @@ def every_setting_changed(tmp: Path) -> HarnessConfig:
         max_query_ratio=2.5,
         tenant_column={"Issue": "orgId", "Machine": "org_id"},
         errors={"my_app.errors.Missing": "not_found"},
+        include_default_pairs=False,
     )
 
 
@@ -58,3 +59,44 @@ def test_a_switch_left_at_its_default_is_not_turned_on(pytester: pytest.Pytester
     back = harness_config(parsed)
     assert back.bench is True and back.keep_db is False
     assert back.max_queries is None and back.pairs == ()
+
+
+def test_the_environment_beats_the_project_file_for_the_database() -> None:
+    from harness.settings import resolve
+
+    env = {"HARNESS_DATABASE_URL": "postgresql://ci@db/app"}
+    project = {"db": "sqlite:///from-file.sqlite3"}
+    assert resolve({}, project=project, environ=env).db == "postgresql://ci@db/app"
+    assert resolve({}, project=project, environ={}).db == "sqlite:///from-file.sqlite3"
+    given = resolve({"db": "mysql://me@h/x"}, project=project, environ=env)
+    assert given.db == "mysql://me@h/x" and given.source("db") == "from --db"
+
+
+def test_pairs_add_up_and_an_empty_value_replaces() -> None:
+    from harness.settings import resolve
+
+    project = {"pairs": ["app.shadow"]}
+    added = resolve({"pairs": ("more.py",)}, project=project, environ={})
+    assert added.pairs == ("app.shadow", "more.py") and not added.include_default_pairs
+    replaced = resolve({"pairs": ("", "more.py")}, project=project, environ={})
+    assert replaced.pairs == ("more.py",)
+    assert resolve({}, environ={}).include_default_pairs  # the reference application alone
+    assert not resolve(
+        {}, project={"fixture": "app.shadow:provider"}, environ={}
+    ).include_default_pairs
+    forced = resolve({"include_default_pairs": True}, project=project, environ={})
+    assert forced.include_default_pairs
+
+
+def test_seed_honours_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from harness.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    fixture = tmp_path / "from-env.sqlite3"
+    result = CliRunner().invoke(
+        cli, ["seed", "--tenants", "1"], env={"HARNESS_DATABASE_URL": f"sqlite:///{fixture}"}
+    )
+    assert result.exit_code == 0, result.output
+    assert fixture.exists() and f"database: sqlite:///{fixture}" in result.output

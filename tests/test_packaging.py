@@ -122,6 +122,8 @@ def test_the_wheel_runs_next_to_a_project_with_its_own_fixtures_package(
             "--no-bench",
             "--pairs",
             "shadow_pairs.py",
+            # Naming its own pairs turns the reference pairs off; this run wants both.
+            "--include-default-pairs",
             "--report-dir",
             "out",
         ],

@@ -213,3 +213,100 @@ def test_xdist_workers_give_the_same_results(project: pytest.Pytester) -> None:
     assert from_xdist["run"]["settings"] == from_serial["run"]["settings"]
     assert sum(len(p["cases"]) for p in from_xdist["pairs"]) > 4
     assert _stable(from_xdist) == _stable(from_serial)
+
+
+# --- pytest as users know it ---------------------------------------------------------------------
+
+SHADOW = """
+from typing import Any
+
+from sqlalchemy import func, select
+
+from harness import Case, pair
+from harness.reference import legacy as lm
+from harness.reference import models as nm
+
+counts = pair("shadow.issueCount")
+
+
+@counts.legacy
+def _(ctx: Any) -> Any:
+    with ctx.db.bind_ctx(lm.MODELS):
+        return lm.Issue.select().where(lm.Issue.organization == ctx.tenant_id).count()
+
+
+@counts.new
+def _(ctx: Any) -> Any:
+    stmt = select(func.count()).select_from(nm.Issue).where(nm.Issue.organizationId == ctx.tenant_id)
+    ctx.session.scalar(select(func.count()).select_from(nm.User))  # one statement too many
+    return ctx.session.scalar(stmt)
+
+
+@counts.cases
+def _(fx: Any) -> Any:
+    for org in fx.tenants:
+        yield Case(tenant_id=org)
+"""
+
+
+@pytest.fixture
+def user_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A project laid out as users do: pairs in their own package, no testpaths, a plain test."""
+    pytester.makepyprojecttoml(
+        '[tool.harness]\npairs = ["shadow.pairs"]\nbench = false\nreport_dir = "out"\n'
+        "[tool.pytest.ini_options]\n"
+        'filterwarnings = ["ignore::pytest.PytestAssertRewriteWarning"]\n'
+    )
+    pytester.mkpydir("shadow")
+    (pytester.path / "shadow" / "pairs.py").write_text(SHADOW)
+    pytester.mkdir("tests")
+    (pytester.path / "tests" / "test_x.py").write_text("def test_x():\n    assert True\n")
+    pytester.syspathinsert()
+    return pytester
+
+
+def test_pairs_are_found_without_testpaths(user_project: pytest.Pytester) -> None:
+    result = user_project.runpytest("--harness", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["shadow/pairs.py::shadow.issueCount[[]*[]] PASSED*"])
+    assert (user_project.path / "out" / "results.json").exists()
+
+
+def test_a_path_selects_as_usual(user_project: pytest.Pytester) -> None:
+    result = user_project.runpytest("--harness", "-p", "no:cacheprovider", "tests/test_x.py")
+    result.assert_outcomes(passed=1)
+    assert not (user_project.path / "out").exists(), "no pair selected: no report"
+
+
+def test_verbose_node_ids_paste_back(user_project: pytest.Pytester) -> None:
+    listed = user_project.runpytest("--harness", "-p", "no:cacheprovider", "--collect-only", "-q")
+    node_ids = [line for line in listed.stdout.lines if line.startswith("shadow/pairs.py::")]
+    assert len(node_ids) == 3 and "::shadow.issueCount[" in node_ids[1]
+    again = user_project.runpytest("--harness", "-p", "no:cacheprovider", "-v", node_ids[1])
+    again.assert_outcomes(passed=1)
+    again.stdout.fnmatch_lines([node_ids[1].replace("[", "[[]") + " PASSED*"])
+
+
+def test_a_budget_violation_fails_its_item_and_junit_agrees(user_project: pytest.Pytester) -> None:
+    junit = user_project.path / "junit.xml"
+    result = user_project.runpytest(
+        "--harness", "-p", "no:cacheprovider", "--harness-max-queries", "1", f"--junitxml={junit}"
+    )
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(
+        ["*query budget: shadow.issueCount*new side sent 2 statements*from --harness-max-queries*"]
+    )
+    assert result.ret == 1 and 'failures="3"' in junit.read_text()
+
+
+def test_benchmark_only_keeps_the_latency_items(
+    user_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest-benchmark switches itself off inside an xdist worker (this suite's own -n).
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    result = user_project.runpytest(
+        "--harness", "-p", "no:cacheprovider", "--harness-bench", "--harness-bench-time", "0.05",
+        "--benchmark-enable", "--benchmark-only", "-v",
+    )  # fmt: skip
+    result.stdout.fnmatch_lines(["*shadow.issueCount[[]latency:legacy[]] PASSED*"])
+    result.assert_outcomes(passed=2, skipped=4)  # the 3 cases and test_x: not benchmarks

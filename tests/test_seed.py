@@ -26,7 +26,7 @@ import pytest
 from conftest import ALL_DATABASES, require, url_for
 from harness.database.scratch import open_target
 from harness.database.target import Target
-from harness.fixture import Dataset, load_provider
+from harness.fixture import FixtureData, load_provider
 from harness.reference.data import (
     BASE_TIME,
     PRIMARY_KEYS,
@@ -121,7 +121,7 @@ def test_the_same_seed_gives_an_identical_dataset_and_another_seed_another() -> 
 
 
 def test_the_dataset_implements_the_protocol(fx: ReferenceDataset) -> None:
-    assert isinstance(fx, Dataset)
+    assert isinstance(fx, FixtureData)
     assert list(fx.tenants) == sorted(row["id"] for row in fx.tables["Organization"])
     assert list(fx.tables) == list(SCHEMA)
     for table in fx.tables:

@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy import text
 
 from conftest import require, url_for
+from harness.clock import NOW
 from harness.database.scratch import open_target
 from harness.database.target import Target
 from harness.registry import Context
-from harness.run.sides import NOW, SideTransaction
+from harness.run.sides import SideTransaction
 
 INSERT = "INSERT INTO probe (x) VALUES (1)"
 

@@ -112,7 +112,8 @@ def threshold(pair: Pair, config: Any, name: str) -> tuple[Any, str]:
         return own, "from the pair's options"
     glob = getattr(config, name, None)
     if glob is not None:
-        return glob, "from [tool.harness]"
+        source = getattr(config, "source", None)
+        return glob, source(name) if callable(source) else "from the run's settings"
     return None, ""
 
 

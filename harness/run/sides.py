@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from harness.clock import NOW
 from harness.compare.categories import classify
 from harness.compare.judge import judge
 from harness.errors import NormalizationError
@@ -47,7 +48,6 @@ def _order(order_seed: int, case_id: str) -> tuple[Side, Side]:
     return ("legacy", "new") if digest[0] & 1 else ("new", "legacy")
 
 
-NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 """``ctx.now``: a fixed, aware UTC instant, the same for both sides and for every run."""
 
 
