@@ -1,0 +1,486 @@
+"""The fleet tracker's router operations as pairs: every one must be equal on every database.
+
+``harness run --fixture fleet_example.provider:provider --pairs fleet_example.pairs``
+(with ``examples/`` on ``PYTHONPATH``). The tenant column, ``org_id``, comes from the provider.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from fleet_example import legacy as lm
+from fleet_example import models as nm
+from fleet_example.sides import first, legacy_side
+from harness import Case, pair
+
+# -- reads: tenant-scoped lookups -------------------------------------------------------------
+
+asset_get = pair("fleet.asset.get", router="asset")
+
+
+@legacy_side(asset_get)
+def _(ctx: Any, asset_id: int) -> Any:
+    # peewee raises Asset.DoesNotExist, SQLAlchemy NoResultFound: both are not_found.
+    return lm.Asset.get((lm.Asset.id == asset_id) & (lm.Asset.org == ctx.tenant_id))
+
+
+@asset_get.new
+def _(ctx: Any, asset_id: int) -> Any:
+    stmt = select(nm.Asset).where(nm.Asset.id == asset_id, nm.Asset.org_id == ctx.tenant_id)
+    return ctx.session.scalars(stmt).one()
+
+
+@asset_get.cases
+def _(fx: Any) -> Any:
+    assets = fx.rows("assets")
+    for org in fx.tenants:
+        yield Case(tenant_id=org, params={"asset_id": first(assets, org_id=org)["id"]})
+    other = first(assets, org_id=fx.tenants[-1])["id"]
+    yield Case(tenant_id=fx.tenants[0], params={"asset_id": other}, label="other-org")
+    yield Case(tenant_id=fx.tenants[0], params={"asset_id": 999_999}, label="missing")
+
+
+# -- reads: ordered lists ---------------------------------------------------------------------
+
+asset_recent = pair("fleet.asset.recent", router="asset", order_by=("created_at",))
+
+
+@legacy_side(asset_recent)
+def _(ctx: Any, limit: int) -> Any:
+    query = lm.Asset.select().where(lm.Asset.org == ctx.tenant_id)
+    return list(query.order_by(lm.Asset.created_at.desc()).limit(limit))
+
+
+@asset_recent.new
+def _(ctx: Any, limit: int) -> Any:
+    stmt = select(nm.Asset).where(nm.Asset.org_id == ctx.tenant_id)
+    return ctx.session.scalars(stmt.order_by(nm.Asset.created_at.desc()).limit(limit)).all()
+
+
+@asset_recent.cases
+def _(fx: Any) -> Any:
+    # Assets tie on created_at in twos: a page of 4 ends on two tied rows (the harness warns);
+    # a page of 3 cuts a tied pair in two (which of the two makes the page is not determined).
+    for org in fx.tenants:
+        yield Case(tenant_id=org, params={"limit": 4})
+    yield Case(tenant_id=fx.tenants[0], params={"limit": 3})
+
+
+work_order_list = pair("fleet.work_order.list", router="work_order", order_by=("created_at", "id"))
+
+
+@legacy_side(work_order_list)
+def _(ctx: Any, limit: int) -> Any:
+    wo = lm.WorkOrder
+    query = wo.select().where(wo.org == ctx.tenant_id).order_by(wo.created_at.desc(), wo.id)
+    return list(query.limit(limit))
+
+
+@work_order_list.new
+def _(ctx: Any, limit: int) -> Any:
+    wo = nm.WorkOrder
+    stmt = select(wo).where(wo.org_id == ctx.tenant_id).order_by(wo.created_at.desc(), wo.id)
+    return ctx.session.scalars(stmt.limit(limit)).all()
+
+
+@work_order_list.cases
+def _(fx: Any) -> Any:
+    for org in fx.tenants:  # the last tenant has none: an empty page
+        yield Case(tenant_id=org, params={"limit": 4})
+
+
+note_timeline = pair("fleet.note.timeline", router="note", order_by=("created_at",))
+
+
+@legacy_side(note_timeline)
+def _(ctx: Any) -> Any:
+    # Tied notes come back id-ascending here and id-descending on the new side: still equal.
+    query = lm.Note.select().where(lm.Note.org == ctx.tenant_id)
+    return list(query.order_by(lm.Note.created_at, lm.Note.id))
+
+
+@note_timeline.new
+def _(ctx: Any) -> Any:
+    stmt = select(nm.Note).where(nm.Note.org_id == ctx.tenant_id)
+    return ctx.session.scalars(stmt.order_by(nm.Note.created_at, nm.Note.id.desc())).all()
+
+
+@note_timeline.cases
+def _(fx: Any) -> Any:
+    for org in fx.tenants:
+        yield Case(tenant_id=org)
+
+
+# -- reads: per-database types, shapes and aggregates ---------------------------------------
+
+asset_specs = pair("fleet.asset.specs", router="asset")
+
+
+@legacy_side(asset_specs)
+def _(ctx: Any) -> Any:
+    a = lm.Asset
+    query = a.select(a.id, a.tags, a.specs, a.serial_uuid, a.status).where(a.org == ctx.tenant_id)
+    return [
+        {"id": r.id, "tags": r.tags, "specs": r.specs, "serial": r.serial_uuid, "status": r.status}
+        for r in query
+    ]
+
+
+@asset_specs.new
+def _(ctx: Any) -> Any:
+    a = nm.Asset
+    stmt = select(a.id, a.tags, a.specs, a.serial_uuid.label("serial"), a.status)
+    return [dict(r) for r in ctx.session.execute(stmt.where(a.org_id == ctx.tenant_id)).mappings()]
+
+
+@asset_specs.cases
+def _(fx: Any) -> Any:
+    for org in fx.tenants:
+        yield Case(tenant_id=org)
+
+
+user_directory = pair(
+    "fleet.user.directory",
+    router="user",
+    keys={"displayName": "display_name", "isActive": "is_active"},
+)
+
+
+@legacy_side(user_directory)
+def _(ctx: Any) -> Any:
+    query = lm.User.select().where(lm.User.org == ctx.tenant_id)
+    return [
+        {"id": u.id, "email": u.email, "display_name": u.display_name, "is_active": u.is_active}
+        for u in query
+    ]
+
+
+@user_directory.new
+def _(ctx: Any) -> Any:
+    # The new API layer answers in camelCase; keys= renames before comparing.
+    users = ctx.session.scalars(select(nm.User).where(nm.User.org_id == ctx.tenant_id))
+    return [
+        {"id": u.id, "email": u.email, "displayName": u.display_name, "isActive": u.is_active}
+        for u in users
+    ]
+
+
+@user_directory.cases
+def _(fx: Any) -> Any:
+    for org in fx.tenants:
+        yield Case(tenant_id=org)
+
+
+work_order_counts = pair("fleet.work_order.counts", router="work_order")
+
+
+@legacy_side(work_order_counts)
+def _(ctx: Any) -> Any:
+    wo = lm.WorkOrder
+    query = (
+        wo.select(wo.state, lm.pw.fn.COUNT(wo.id).alias("n"))
+        .where(wo.org == ctx.tenant_id)
+        .group_by(wo.state)
+    )
+    return {row.state: row.n for row in query}
+
+
+@work_order_counts.new
+def _(ctx: Any) -> Any:
+    wo = nm.WorkOrder
+    stmt = select(wo.state, func.count(wo.id)).where(wo.org_id == ctx.tenant_id)
+    return {state: n for state, n in ctx.session.execute(stmt.group_by(wo.state))}
+
+
+@work_order_counts.cases
+def _(fx: Any) -> Any:
+    for org in fx.tenants:
+        yield Case(tenant_id=org)
+
+
+site_assets = pair("fleet.site.assets", router="site", unordered=("[*].assets",))
+
+
+@legacy_side(site_assets)
+def _(ctx: Any) -> Any:
+    sites = lm.Site.select().where(lm.Site.org == ctx.tenant_id)
+    return [
+        {"site": s.name, "address": s.address, "assets": [a.asset_tag for a in s.asset_set]}
+        for s in sites
+    ]
+
+
+@site_assets.new
+def _(ctx: Any) -> Any:
+    out = []
+    for s in ctx.session.scalars(select(nm.Site).where(nm.Site.org_id == ctx.tenant_id)):
+        # Fetched newest first: the order of the nested list is not part of the answer.
+        tags = ctx.session.scalars(
+            select(nm.Asset.asset_tag).where(nm.Asset.site_id == s.id).order_by(nm.Asset.id.desc())
+        )
+        out.append({"site": s.name, "address": s.address, "assets": list(tags)})
+    return out
+
+
+@site_assets.cases
+def _(fx: Any) -> Any:
+    for org in fx.tenants:
+        yield Case(tenant_id=org)
+
+
+# -- writes: inserts with serial ids ----------------------------------------------------------
+
+work_order_open = pair(
+    "fleet.work_order.open", router="work_order", writes=True, watch=["work_orders"]
+)
+
+
+@legacy_side(work_order_open)
+def _(ctx: Any, asset_id: int, title: str) -> Any:
+    return lm.WorkOrder.create(
+        org=ctx.tenant_id, asset=asset_id, opened_by=None, title=title, created_at=ctx.now
+    )
+
+
+@work_order_open.new
+def _(ctx: Any, asset_id: int, title: str) -> Any:
+    row = nm.WorkOrder(
+        org_id=ctx.tenant_id, asset_id=asset_id, opened_by=None, title=title, created_at=ctx.now
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    return row
+
+
+def _coinciding_assets(fx: Any, count: int) -> list[dict[str, Any]]:
+    """Assets whose ids equal the next work order ids: the new rows reference an asset whose id
+    is, by coincidence, a fresh id of one side (the sequences diverge between the sides)."""
+    top = max((w["id"] for w in fx.rows("work_orders")), default=0)
+    assets = {a["id"]: a for a in fx.rows("assets")}
+    return [assets[top + n] for n in range(1, count + 1) if top + n in assets]
+
+
+@work_order_open.cases
+def _(fx: Any) -> Any:
+    for asset in _coinciding_assets(fx, 3):
+        title = f"Tyre #{asset['id']} “flat” & <now>"
+        yield Case(tenant_id=asset["org_id"], params={"asset_id": asset["id"], "title": title})
+
+
+work_order_with_note = pair(
+    "fleet.work_order.open_with_note",
+    router="work_order",
+    writes=True,
+    watch=["work_orders", "notes"],
+)
+
+
+@legacy_side(work_order_with_note)
+def _(ctx: Any, asset_id: int, body: str) -> Any:
+    order = lm.WorkOrder.create(
+        org=ctx.tenant_id, asset=asset_id, title="Inspection", priority=1, created_at=ctx.now
+    )
+    note = lm.Note.create(org=ctx.tenant_id, work_order=order.id, body=body, created_at=ctx.now)
+    return {"work_order": order, "note": note}
+
+
+@work_order_with_note.new
+def _(ctx: Any, asset_id: int, body: str) -> Any:
+    order = nm.WorkOrder(
+        org_id=ctx.tenant_id, asset_id=asset_id, title="Inspection", priority=1, created_at=ctx.now
+    )
+    ctx.session.add(order)
+    ctx.session.flush()
+    note = nm.Note(org_id=ctx.tenant_id, work_order_id=order.id, body=body, created_at=ctx.now)
+    ctx.session.add(note)
+    ctx.session.flush()
+    # Keys named for the rows (a bare 'note_id' key would not be matched up: see the README).
+    return {"work_order": order, "note": note}
+
+
+@work_order_with_note.cases
+def _(fx: Any) -> Any:
+    for asset in _coinciding_assets(fx, 2):
+        yield Case(tenant_id=asset["org_id"], params={"asset_id": asset["id"], "body": "ok\n<é>"})
+
+
+asset_register = pair(
+    "fleet.asset.register",
+    router="asset",
+    writes=True,
+    watch=["assets"],
+    fresh=("assets.serial_uuid",),  # uuid4 on each side: matched up like a new id
+)
+
+
+@legacy_side(asset_register)
+def _(ctx: Any, tag: str, tags: list[str]) -> Any:
+    return lm.Asset.create(
+        org=ctx.tenant_id,
+        asset_tag=tag,
+        name="New trailer",
+        tags=tags,
+        specs={"axles": 2},
+        serial_uuid=lm.new_serial(),
+        created_at=ctx.now,
+    )
+
+
+@asset_register.new
+def _(ctx: Any, tag: str, tags: list[str]) -> Any:
+    row = nm.Asset(
+        org_id=ctx.tenant_id,
+        asset_tag=tag,
+        name="New trailer",
+        tags=tags,
+        specs={"axles": 2},
+        serial_uuid=uuid.uuid4(),
+        created_at=ctx.now,
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    return row
+
+
+@asset_register.cases
+def _(fx: Any) -> Any:
+    for org in fx.tenants:
+        yield Case(tenant_id=org, params={"tag": f"T-{org}-new", "tags": ["trailer", "Ünï"]})
+
+
+api_key_issue = pair(
+    "fleet.api_key.issue",
+    router="api_key",
+    writes=True,
+    watch=["api_keys"],
+    ignore={
+        "changes.api_keys.inserted[*].token": "a random secret, different on each side",
+        "$.token": "a random secret, different on each side",
+    },
+)
+
+
+@legacy_side(api_key_issue)
+def _(ctx: Any, user_id: int) -> Any:
+    key = lm.ApiKey.create(
+        org=ctx.tenant_id,
+        user=user_id,
+        label="deploy",
+        token=secrets.token_hex(16),
+        created_at=ctx.now,
+    )
+    return {"id": key.id, "label": key.label, "token": key.token}
+
+
+@api_key_issue.new
+def _(ctx: Any, user_id: int) -> Any:
+    key = nm.ApiKey(
+        org_id=ctx.tenant_id,
+        user_id=user_id,
+        label="deploy",
+        token=secrets.token_hex(16),
+        created_at=ctx.now,
+    )
+    ctx.session.add(key)
+    ctx.session.flush()
+    return {"id": key.id, "label": key.label, "token": key.token}
+
+
+@api_key_issue.cases
+def _(fx: Any) -> Any:
+    for org in fx.tenants:
+        yield Case(tenant_id=org, params={"user_id": first(fx.rows("users"), org_id=org)["id"]})
+
+
+# -- writes: update, delete, and an error path both sides share ------------------------------
+
+work_order_close = pair(
+    "fleet.work_order.close", router="work_order", writes=True, watch=["work_orders"]
+)
+
+
+@legacy_side(work_order_close)
+def _(ctx: Any, work_order_id: int) -> Any:
+    wo = lm.WorkOrder
+    return (
+        wo.update(state="done", closed_at=ctx.now)
+        .where((wo.id == work_order_id) & (wo.org == ctx.tenant_id))
+        .execute()
+    )
+
+
+@work_order_close.new
+def _(ctx: Any, work_order_id: int) -> Any:
+    wo = nm.WorkOrder
+    stmt = (
+        update(wo)
+        .where(wo.id == work_order_id, wo.org_id == ctx.tenant_id)
+        .values(state="done", closed_at=ctx.now)
+    )
+    return ctx.session.execute(stmt).rowcount
+
+
+@work_order_close.cases
+def _(fx: Any) -> Any:
+    for order in fx.rows("work_orders"):
+        if order["closed_at"] is None:
+            yield Case(tenant_id=order["org_id"], params={"work_order_id": order["id"]})
+            break
+
+
+note_delete = pair("fleet.note.delete", router="note", writes=True, watch=["notes"])
+
+
+@legacy_side(note_delete)
+def _(ctx: Any, note_id: int) -> Any:
+    n = lm.Note
+    return n.delete().where((n.id == note_id) & (n.org == ctx.tenant_id)).execute()
+
+
+@note_delete.new
+def _(ctx: Any, note_id: int) -> Any:
+    n = nm.Note
+    stmt = delete(n).where(n.id == note_id, n.org_id == ctx.tenant_id)
+    return ctx.session.execute(stmt).rowcount
+
+
+@note_delete.cases
+def _(fx: Any) -> Any:
+    notes = fx.rows("notes")
+    yield Case(tenant_id=notes[0]["org_id"], params={"note_id": notes[0]["id"]})
+    # Another organization's note: nothing deleted on either side.
+    yield Case(tenant_id=notes[0]["org_id"], params={"note_id": notes[-1]["id"]}, label="other")
+
+
+part_add = pair("fleet.part.add", router="part", writes=True, watch=["parts"])
+
+
+@legacy_side(part_add)
+def _(ctx: Any, sku: str) -> Any:
+    return lm.Part.create(
+        org=ctx.tenant_id, sku=sku, name="Belt", unit_cost=Decimal("12.50"), quantity=4
+    )
+
+
+@part_add.new
+def _(ctx: Any, sku: str) -> Any:
+    row = nm.Part(
+        org_id=ctx.tenant_id, sku=sku, name="Belt", unit_cost=Decimal("12.50"), quantity=4
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    return row
+
+
+@part_add.cases
+def _(fx: Any) -> Any:
+    org = fx.tenants[0]
+    yield Case(tenant_id=org, params={"sku": "SKU-NEW"}, label="new-sku")
+    # An existing (org_id, sku): both sides raise unique_violation, which is equal.
+    existing = first(fx.rows("parts"), org_id=org)["sku"]
+    yield Case(tenant_id=org, params={"sku": existing}, label="duplicate-sku")
