@@ -183,11 +183,10 @@ work_order_counts = pair("fleet.work_order.counts", router="work_order")
 def _(ctx: Any) -> Any:
     wo = lm.WorkOrder
     query = (
-        wo.select(wo.state, lm.pw.fn.COUNT(wo.id).alias("n"))
-        .where(wo.org == ctx.tenant_id)
-        .group_by(wo.state)
+        wo.select(wo.state, lm.pw.fn.COUNT(wo.id)).where(wo.org == ctx.tenant_id).group_by(wo.state)
     )
-    return {row.state: row.n for row in query}
+    rows: Any = query.tuples()  # (state, count) rows; peewee's hints say model instances
+    return dict(rows)
 
 
 @work_order_counts.new
@@ -208,11 +207,11 @@ site_assets = pair("fleet.site.assets", router="site", unordered=("[*].assets",)
 
 @legacy_side(site_assets)
 def _(ctx: Any) -> Any:
-    sites = lm.Site.select().where(lm.Site.org == ctx.tenant_id)
-    return [
-        {"site": s.name, "address": s.address, "assets": [a.asset_tag for a in s.asset_set]}
-        for s in sites
-    ]
+    out = []
+    for s in lm.Site.select().where(lm.Site.org == ctx.tenant_id):
+        tags = lm.Asset.select(lm.Asset.asset_tag).where(lm.Asset.site == s.id)
+        out.append({"site": s.name, "address": s.address, "assets": [a.asset_tag for a in tags]})
+    return out
 
 
 @site_assets.new
