@@ -133,6 +133,7 @@ _SQLITE_MESSAGES = (
     ("datatype mismatch", "invalid_input"),
 )
 # Statements the database cannot run at all: the pair's query is wrong.
+_MYSQL_MODULES = ("pymysql", "MySQLdb", "mysql", "mariadb")
 _MYSQL_INVALID = frozenset({1054, 1064, 1146, 1149, 1109})
 _SQLITE_INVALID = ("no such table", "no such column", "near ", "syntax error")
 _LOST_CONNECTION = (
@@ -248,20 +249,26 @@ def _from_database_module(cls: type) -> bool:
 def _by_code(exc: BaseException) -> str | None:
     """The category a driver's own code or message gives, if the exception carries one."""
     module = type(exc).__module__.split(".", 1)[0]
-    if module in ("pymysql", "MySQLdb", "mysql", "mariadb") and exc.args:
-        # MySQL's error number first: its SQLSTATE is often a class only ("23000" for every
-        # integrity error), where the number says which constraint.
-        errno = exc.args[0]
-        if isinstance(errno, int) and not isinstance(errno, bool):
-            if errno in _MYSQL_INVALID:
-                raise _Invalid
-            return _MYSQL_ERRNO.get(errno, "other")
+    errno = exc.args[0] if module in _MYSQL_MODULES and exc.args else None
+    if isinstance(errno, int) and not isinstance(errno, bool):
+        # Before the SQLSTATE, which PyMySQL >= 1.2 sets too: MySQL reports 23000 for every
+        # integrity violation, and only the error number says which one.
+        if errno in _MYSQL_INVALID:
+            raise _Invalid
+        category = _MYSQL_ERRNO.get(errno)
+        if category is not None:
+            return category
     sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
     if isinstance(sqlstate, str) and len(sqlstate) == 5:
         if sqlstate.startswith("42"):
             raise _Invalid
-        found = _SQLSTATE.get(sqlstate) or _SQLSTATE_CLASS.get(sqlstate[:2])
-        return found or ("other" if _from_database_module(type(exc)) else None)
+        return (
+            _SQLSTATE.get(sqlstate)
+            or _SQLSTATE_CLASS.get(sqlstate[:2])
+            or ("other" if _from_database_module(type(exc)) else None)
+        )
+    if isinstance(errno, int) and not isinstance(errno, bool):
+        return "other"
     if module in ("sqlite3", "_sqlite3"):
         name = getattr(exc, "sqlite_errorname", None)
         if isinstance(name, str) and name in _SQLITE_NAMES:

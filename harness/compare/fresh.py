@@ -11,6 +11,7 @@ the same token (``<new Issue 1>``, ``<now>``) wherever it appears, in rows and r
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -143,8 +144,9 @@ def match_fresh_values(
                     token = (
                         f"<new {table} {number}>" if single else f"<new {table} {number} {column}>"
                     )
-                    legacy_tokens.setdefault(table, {}).setdefault(column, {})[lvalue] = token
-                    new_tokens.setdefault(table, {}).setdefault(column, {})[nvalue] = token
+                    for mine, value in ((legacy_tokens, lvalue), (new_tokens, nvalue)):
+                        mapping = mine.setdefault(table, {}).setdefault(column, {})
+                        mapping.update(dict.fromkeys(_spellings(value), token))
     legacy_value = _replace_clock(legacy.value, dict.fromkeys(legacy_clock, NOW_TOKEN))
     new_value = _replace_clock(new.value, dict.fromkeys(new_clock, NOW_TOKEN))
     if keys is not None and (legacy_tokens or new_tokens):
@@ -158,6 +160,21 @@ def match_fresh_values(
 def _can_be_fresh(value: Any) -> bool:
     # bool is an int to Python (True == 1, and they hash alike): never an id here.
     return value is not None and value.__class__ is not bool and isinstance(value, str | int)
+
+
+def _spellings(value: Any) -> tuple[Any, ...]:
+    """A fresh value and the other spelling a side may show of it.
+
+    A UUID kept as 32 hex digits (CHAR(32) on MariaDB and SQLite) is read back as that text by
+    the row snapshot, while the ORM returns ``uuid.UUID`` (canonical text with dashes).
+    """
+    if value.__class__ is str and len(value) in (32, 36):
+        try:
+            parsed = uuid.UUID(value)
+        except ValueError:
+            return (value,)
+        return tuple(dict.fromkeys((value, parsed.hex, str(parsed))))
+    return (value,)
 
 
 def _masked(row: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:

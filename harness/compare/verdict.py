@@ -81,10 +81,9 @@ def compare(
         order_by = rules.order_by
     elif paths is None and (ignore or unordered):
         paths = compile_paths(tuple(ignore), tuple(unordered))
-    if order_by:  # a key the rows lack is the pair's mistake, equal results or not
-        for side, rows in (("legacy", legacy), ("new", new)):
-            if rows.__class__ is list and rows:
-                _sort_keys(rows[:1], order_by, side)
+    if order_by:  # a key the rows lack is the pair's mistake, even where the sides agree
+        _check_order_by(legacy, order_by, "legacy")
+        _check_order_by(new, order_by, "new")
     if identical(legacy, new, depths=depths):  # the common verdict, without keying a single row
         return EQUAL
     if legacy.__class__ is list and new.__class__ is list:
@@ -114,15 +113,26 @@ def _ordered(left: SideRows, right: SideRows, tolerance: float) -> Comparison:
     return EQUAL if diff is None else Comparison(equal=False, diff=diff)
 
 
+def _check_order_by(value: Any, order_by: tuple[str, ...], side: str) -> None:
+    if value.__class__ is list:
+        for index, row in enumerate(value):
+            if row.__class__ is not dict or any(k not in row for k in order_by):
+                raise _missing_key(row, index, order_by, side)
+
+
+def _missing_key(row: Any, index: int, order_by: tuple[str, ...], side: str) -> ConfigError:
+    missing = next(k for k in order_by if row.__class__ is not dict or k not in row)
+    return ConfigError(
+        f"order_by: {missing!r} is not a key of the {side} side's row [{index}]; "
+        "order_by names keys of the rows the sides return"
+    )
+
+
 def _sort_keys(rows: list[Any], order_by: tuple[str, ...], side: str) -> list[Any]:
     keys = []
     for index, row in enumerate(rows):
         if row.__class__ is not dict or any(k not in row for k in order_by):
-            missing = next(k for k in order_by if row.__class__ is not dict or k not in row)
-            raise ConfigError(
-                f"order_by: {missing!r} is not a key of the {side} side's row [{index}]; "
-                "order_by names keys of the rows the sides return"
-            )
+            raise _missing_key(row, index, order_by, side)
         keys.append(tuple(canonical_key(row[k]) for k in order_by))
     return keys
 
