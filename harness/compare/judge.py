@@ -185,9 +185,9 @@ def _page_ties(
                 CaseWarning(
                     category="OrderByTie",
                     message=(
-                        f"the rows at the end of this page tie on order_by {list(order_by)} "
-                        f"({tie}); with LIMIT, which tied rows make the page is not determined "
-                        "by the query: add a unique key to ORDER BY and to order_by"
+                        f"the sort keys {list(order_by)} are not unique on this page ({tie}); "
+                        "with LIMIT, a tie cut at the page's end leaves the page's content to "
+                        "the database: add a unique key to ORDER BY and to order_by"
                     ),
                     side=obs.side,
                 )

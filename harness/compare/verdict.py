@@ -208,15 +208,21 @@ def _moved(
 
 
 def tied_page(value: Any, order_by: tuple[str, ...]) -> str | None:
-    """How the last rows of a page tie on ``order_by``, or None when they do not."""
+    """Where two rows of a page tie on ``order_by``, or None when the sort keys are unique.
+
+    Rows beyond a LIMIT are not seen, so a tie cut in two at the page's end cannot be seen
+    either; a tie anywhere on the page shows the sort keys are not unique, which is what makes
+    such a cut possible.
+    """
     if value.__class__ is not list or len(value) < 2:
         return None
-    last, before = value[-1], value[-2]
-    if last.__class__ is not dict or before.__class__ is not dict:
-        return None
-    if all(k in last and k in before and last[k] == before[k] for k in order_by):
-        shared = ", ".join(f"{k}={describe(last[k], 40)}" for k in order_by)
-        return f"rows [{len(value) - 2}] and [{len(value) - 1}] share {shared}"
+    for index in range(1, len(value)):
+        row, before = value[index], value[index - 1]
+        if row.__class__ is not dict or before.__class__ is not dict:
+            return None
+        if all(k in row and k in before and row[k] == before[k] for k in order_by):
+            shared = ", ".join(f"{k}={describe(row[k], 40)}" for k in order_by)
+            return f"rows [{index - 1}] and [{index}] share {shared}"
     return None
 
 

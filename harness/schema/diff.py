@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
-from harness.schema.coltypes import dialect_family
+from harness.schema.coltypes import canonical_type, dialect_family, enum_type
 from harness.schema.hints import (
     SHORT,
     WHO,
@@ -142,7 +142,44 @@ def diff_schema(
     )
     new = new_shape(new_metadata, dialect=engine.dialect, ignore=ignored)
     live = live_shape(engine, ignore=ignored)
+    if engine.dialect.name == "postgresql":
+        legacy = _named_enums(legacy, engine)
     return compare_shapes(legacy, new, live)
+
+
+def _named_enums(legacy: SchemaShape, engine: Engine) -> SchemaShape:
+    """A peewee field that declares a PostgreSQL enum type by name, read as that type's values.
+
+    peewee's DDL names the type (``asset_status``); SQLAlchemy and the live database describe the
+    enum by its values, which is what is compared.
+    """
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT t.typname, e.enumlabel FROM pg_type t JOIN pg_enum e "
+                "ON e.enumtypid = t.oid ORDER BY t.typname, e.enumsortorder"
+            )
+        ).all()
+    enums: dict[str, list[str]] = {}
+    for name, label in rows:
+        enums.setdefault(name.upper(), []).append(label)
+    if not enums:
+        return legacy
+    tables = {}
+    for table_name, table in legacy.tables.items():
+        columns = {}
+        for name, column in table.columns.items():
+            values = enums.get(column.declared.strip().strip('"').upper())
+            if values is not None:
+                declared = enum_type(values)
+                column = replace(
+                    column, type=canonical_type(declared, "postgresql"), declared=declared
+                )
+            columns[name] = column
+        tables[table_name] = replace(table, columns=columns)
+    return replace(legacy, tables=tables)
 
 
 def compare_shapes(legacy: SchemaShape, new: SchemaShape, live: SchemaShape) -> SchemaDiff:
