@@ -63,7 +63,7 @@ def statements(table: str, count: int, ms: float = 0.4) -> tuple[Statement, ...]
         Statement(
             sql=f'SELECT "{table}"."id", "{table}"."title" FROM "{table}" '
             f'WHERE "{table}"."organizationId" = ? LIMIT ?',
-            params=f"('org-1', {20 + i})",
+            params=f'["org-1", {20 + i}]',
             ms=ms + i / 10,
         )
         for i in range(count)

@@ -23,14 +23,14 @@ def test_a_leak_is_reported_with_its_side_and_path_at_any_depth() -> None:
     ]
     changes = {"Issue": [{"id": "i1", "after": {"organizationId": "org-3"}}]}
     assert find_leaks("org-1", legacy=(nested, None), new=([], changes)) == (
-        "legacy: [1].machines[0].organizationId = 'org-2' (case tenant 'org-1')",
-        "new: Issue[0].after.organizationId = 'org-3' (case tenant 'org-1')",
+        'legacy: [1].machines[0].organizationId = "org-2" (case tenant "org-1")',
+        'new: Issue[0].after.organizationId = "org-3" (case tenant "org-1")',
     )
 
 
 def test_a_tenant_id_of_another_type_is_a_leak() -> None:
     assert find_leaks("1", new={"organizationId": 1}) == (
-        "new: organizationId = 1 (case tenant '1')",
+        'new: organizationId = 1 (case tenant "1")',
     )
 
 
@@ -42,12 +42,12 @@ def test_a_flat_table_told_by_normalize_is_checked_without_walking_again() -> No
     told = Depths.of(canonical, flat_bools)
     assert len(told.levels) == 2  # the rows, not their tagged scalars
     assert find_leaks("org-1", new=told) == (
-        "new: [13].organizationId = 'org-2' (case tenant 'org-1')",
+        'new: [13].organizationId = "org-2" (case tenant "org-1")',
     )
 
 
 def test_a_tenant_value_that_is_a_tagged_scalar_is_a_leak() -> None:
     rows = normalize_rows([{"id": 1, "organizationId": b"\x01"}])[0]  # a binary id
     assert find_leaks("org-1", legacy=rows) == (
-        "legacy: [0].organizationId = {'$bytes': '01'} (case tenant 'org-1')",
+        'legacy: [0].organizationId = {"$bytes": "01"} (case tenant "org-1")',
     )

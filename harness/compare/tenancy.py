@@ -8,6 +8,7 @@ legitimately spans organizations opts out with ``tenant_scoped=False, cross_tena
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from operator import methodcaller
 from typing import Any
@@ -47,7 +48,7 @@ def _tenants(depths: Depths) -> set[Any] | None:
 
 
 def find_leaks(tenant_id: str, **sides: Any) -> tuple[str, ...]:
-    """Human-readable findings, e.g. ``legacy: [3].organizationId = 'org-b' (case tenant 'org-a')``.
+    """Human-readable findings, e.g. ``legacy: [3].organizationId = "org-b" (case tenant "org-a")``.
 
     Each side is a canonical value or a tuple of them; any of them may come as its
     :class:`~harness.compare.depths.Depths` when the caller has walked it already.
@@ -63,7 +64,14 @@ def find_leaks(tenant_id: str, **sides: Any) -> tuple[str, ...]:
                 continue  # the common verdict; paths are worked out only for a leak
             for path, org in _walk(depths.value, ""):
                 if org is not None and org != tenant_id:
-                    found.append(f"{side}: {path} = {org!r} (case tenant {tenant_id!r})")
+                    found.append(
+                        f"{side}: {path} = {_quoted(org)} (case tenant {_quoted(tenant_id)})"
+                    )
                     if len(found) >= MAX_LEAKS:
                         return tuple(found)
     return tuple(found)
+
+
+def _quoted(value: Any) -> str:
+    """A value as JSON, the quoting the report and results.json use everywhere."""
+    return json.dumps(value, ensure_ascii=False, default=str)
