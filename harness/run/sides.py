@@ -215,5 +215,3 @@ def run_case(
     order = side_order(order_seed, planned)
     observations = {side: observe(planned, side, target, now) for side in order}
     return judge(planned, observations["legacy"], observations["new"], order)
-
-
