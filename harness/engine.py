@@ -224,5 +224,8 @@ def _options_json(p: Pair) -> dict[str, Any]:
         "unordered": list(o.unordered),
         "tenant_scoped": o.tenant_scoped,
         "cross_tenant_reason": o.cross_tenant_reason,
+        "max_latency_ratio": o.max_latency_ratio,
+        "max_queries": o.max_queries,
+        "max_query_ratio": o.max_query_ratio,
         "where": p.where,
     }
