@@ -37,15 +37,17 @@ def run_direct(config: HarnessConfig) -> int:
             try:
                 with progress("cases", len(planned)) as bar:
                     for pc in planned:
+                        bar.start(pc.id)
                         cases.append(engine.run_case(pc, db.target))
-                        bar.advance(pc.id)
+                        bar.advance()
                 if config.bench:
                     with progress("latency", len(engine.pairs)) as bar:
                         for p in engine.pairs:
+                            bar.start(p.name)
                             latency = engine.measure(p, db.target)
                             if latency is not None:
                                 latencies[p.name] = latency
-                            bar.advance(p.name)
+                            bar.advance()
                 if config.keep_db:
                     note(f"harness: database kept: {db.target.display_url}")
                 completed = True
