@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -23,7 +22,7 @@ from harness.database.scratch import open_target
 from harness.fixture import Dataset, load_provider, seed_target
 from harness.records import CaseResult, Latency, PairResult, RunResult, Violation
 from harness.registry import Pair, PlannedCase, load_pairs
-from harness.run.sides import NOW, run_case
+from harness.run.sides import NOW, random_order_seed, run_case
 from harness.settings import HarnessConfig
 from harness.url import parse_url
 
@@ -51,7 +50,7 @@ class Engine:
         self.registry = load_pairs(config.pairs, include_default=config.include_default_pairs)
         self.pairs: list[Pair] = self.registry.select(config.only)
         self.order_seed = (
-            config.order_seed if config.order_seed is not None else secrets.randbelow(10**6)
+            config.order_seed if config.order_seed is not None else random_order_seed()
         )
         self.now = NOW
         self._dataset: Dataset | None = None
