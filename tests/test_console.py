@@ -95,13 +95,13 @@ def test_plain_progress_names_the_running_step_and_the_time_left(
 def test_progress_bar_names_the_running_pair_with_an_eta() -> None:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=80, color_system=None)
-    with progress("latency", 3, console=console) as bar:
-        bar.start("issue.list")
+    with progress("cases", 3, console=console) as bar:
+        bar.start(LONG)
         bar.advance()
-        bar.start(LONG)  # measured now: the bar names it, not issue.list that is done
-    frames = [f for f in re.split(r"\r|\n", buffer.getvalue()) if "latency" in f]
+        bar.start("issue.list[org-1,limit=5]")  # running now: named, not the case that is done
+    frames = [f for f in re.split(r"\r|\n", buffer.getvalue()) if "cases" in f]
     last = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", frames[-1])
-    assert last.startswith("latency · issue.search_with")
-    assert "issue.list" not in last
+    assert last.startswith("cases · issue.list[org-1,limit=5] ")  # brackets are text, not markup
+    assert "issue.search" not in last
     assert "1/3" in last and "eta" in last
     assert len(last) <= 80

@@ -115,7 +115,8 @@ def progress(title: str, total: int, *, console: Console | None = None) -> Itera
 
     with RichProgress(
         # The label takes what the other columns leave and ends in "…" when even that is short.
-        TextColumn("{task.description}", table_column=Column(ratio=3, no_wrap=True)),
+        # markup=False: a case id's "[org-1,limit=5]" is text, not a rich style tag.
+        TextColumn("{task.description}", markup=False, table_column=Column(ratio=3, no_wrap=True)),
         BarColumn(bar_width=None, table_column=Column(ratio=1)),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
