@@ -238,12 +238,20 @@ def close(a: Any, b: Any, tolerance: float) -> bool:
 
 
 def describe(value: Any, limit: int = 60) -> str:
-    """A short, unambiguous rendering for summaries: reprs, with tagged values shown as such."""
+    """A short, unambiguous rendering for summaries, tagged values shown as such.
+
+    JSON, as the report and results.json write values, so a reader meets one quoting style
+    everywhere: ``describe("high")`` is ``"high"``, ``describe({"$date": "2024-05-01"})`` is
+    ``date(2024-05-01)``.
+    """
     if value.__class__ is dict and len(value) == 1:
         ((tag, inner),) = value.items()
         if tag in TAGS:
             return f"{tag[1:]}({inner})"
-    text = repr(value)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):  # not canonical (a tuple key, a cycle): say what it is
+        text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

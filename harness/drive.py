@@ -8,11 +8,14 @@ reports, so both drivers produce the same results.json.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from harness.engine import Engine
 from harness.errors import EXIT_FAIL, EXIT_PASS, EXIT_USAGE
 from harness.records import CaseResult, Latency, RunResult
 from harness.report.console import note, progress, summary_table
 from harness.report.publish import Published, publish
+from harness.run.sides import random_order_seed
 from harness.settings import HarnessConfig, pytest_arguments
 
 
@@ -37,15 +40,17 @@ def run_direct(config: HarnessConfig) -> int:
             try:
                 with progress("cases", len(planned)) as bar:
                     for pc in planned:
+                        bar.start(pc.id)
                         cases.append(engine.run_case(pc, db.target))
-                        bar.advance(pc.id)
+                        bar.advance()
                 if config.bench:
                     with progress("latency", len(engine.pairs)) as bar:
                         for p in engine.pairs:
+                            bar.start(p.name)
                             latency = engine.measure(p, db.target)
                             if latency is not None:
                                 latencies[p.name] = latency
-                            bar.advance(p.name)
+                            bar.advance()
                 if config.keep_db:
                     note(f"harness: database kept: {db.target.display_url}")
                 completed = True
@@ -88,6 +93,13 @@ def run_workers(config: HarnessConfig) -> int:
         raise ConfigError(
             '--workers needs pytest-xdist; install it with: python -m pip install "orm-shadow-harness[xdist]"'
         ) from None
+    if config.order_seed is None:
+        # Drawn here, not by each worker: the seed printed is the one every worker uses.
+        config = replace(config, order_seed=random_order_seed())
+    note(
+        f"harness: {config.workers} workers; side order seed {config.order_seed} "
+        f"(replay with --order-seed {config.order_seed})"
+    )
     code = pytest.main(pytest_args(config))
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return int(code)

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -26,7 +25,7 @@ from harness.errors import ConfigError, RegistrationError
 from harness.fixture import FixtureData, generate_dataset, load_provider, seed_target
 from harness.records import CaseResult, Latency, PairResult, RunResult, Violation
 from harness.registry import Pair, PlannedCase, load_pairs
-from harness.run.sides import run_case
+from harness.run.sides import random_order_seed, run_case
 from harness.settings import HarnessConfig
 from harness.url import parse_url
 
@@ -54,7 +53,7 @@ class Engine:
         self.registry = load_pairs(config.pairs, include_default=config.include_default_pairs)
         self.pairs: list[Pair] = self.registry.select(config.only)
         self.order_seed = (
-            config.order_seed if config.order_seed is not None else secrets.randbelow(10**6)
+            config.order_seed if config.order_seed is not None else random_order_seed()
         )
         self.now = NOW
         self._dataset: FixtureData | None = None
@@ -269,6 +268,9 @@ def _options_json(p: Pair) -> dict[str, Any]:
         "unordered": list(o.unordered),
         "tenant_scoped": o.tenant_scoped,
         "cross_tenant_reason": o.cross_tenant_reason,
+        "max_latency_ratio": o.max_latency_ratio,
+        "max_queries": o.max_queries,
+        "max_query_ratio": o.max_query_ratio,
         "where": p.where,
     }
 

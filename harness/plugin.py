@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,6 +30,8 @@ PLUGIN_KEY = pytest.StashKey["HarnessSession"]()
 CASE_KEY = pytest.StashKey["CaseResult"]()
 LATENCY_KEY = pytest.StashKey[dict[str, Any]]()
 LATENCY_IDS = ("latency:legacy", "latency:new")
+# The controller's side-order seed, handed to each pytest-xdist worker in its workerinput.
+ORDER_SEED_INPUT = "harness_order_seed"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,7 +99,13 @@ def pytest_configure(config: pytest.Config) -> None:
     from harness.engine import Engine
 
     try:
-        engine = Engine(harness_config(config))
+        settings = harness_config(config)
+        workerinput = getattr(config, "workerinput", None)
+        if workerinput is not None and ORDER_SEED_INPUT in workerinput:
+            # The controller's seed, the one it prints: side order is then a function of that
+            # seed and the case alone, whichever worker runs the case, and a replay replays.
+            settings = replace(settings, order_seed=workerinput[ORDER_SEED_INPUT])
+        engine = Engine(settings)
         engine.plan()
     except HarnessError as exc:
         raise pytest.UsageError(f"harness: {exc}") from exc
@@ -253,6 +262,17 @@ class HarnessSession:
     @property
     def controller(self) -> bool:
         return not hasattr(self.config, "workerinput")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """pytest-xdist, on the controller: each worker gets the run's side-order seed."""
+        node.workerinput[ORDER_SEED_INPUT] = self.engine.order_seed
+
+    def pytest_report_header(self) -> str | None:
+        if not self.controller:
+            return None
+        seed = self.engine.order_seed
+        return f"harness: side order seed {seed} (replay with --harness-order-seed {seed})"
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> Any:

@@ -367,6 +367,11 @@ class PairResult:
         return worst.status
 
     @property
+    def errored(self) -> bool:
+        """A case of this pair errored: its timings compare nothing, so no ratio is shown."""
+        return any(c.status == "error" for c in self.cases)
+
+    @property
     def fails_gate(self) -> bool:
         return self.gate and (any(c.fails for c in self.cases) or bool(self.violations))
 

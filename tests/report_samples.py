@@ -63,7 +63,7 @@ def statements(table: str, count: int, ms: float = 0.4) -> tuple[Statement, ...]
         Statement(
             sql=f'SELECT "{table}"."id", "{table}"."title" FROM "{table}" '
             f'WHERE "{table}"."organizationId" = ? LIMIT ?',
-            params=f"('org-1', {20 + i})",
+            params=f'["org-1", {20 + i}]',
             ms=ms + i / 10,
         )
         for i in range(count)
@@ -190,6 +190,7 @@ def sample_run() -> RunResult:
             True,
             tuple(case("issue.get", t, tenant_id=t) for t in TENANTS),
             latency=Latency(0.8, 0.9, 1.12, ratio_low=1.01, ratio_high=1.25, rounds=30),
+            options={"max_latency_ratio": 1.2},  # the pair's own limit beats the run's
         ),
         PairResult("issue.search", "issue", True, (leak,), latency=Latency(3.0, 2.7, 0.9)),
         PairResult(
@@ -227,7 +228,7 @@ def sample_run() -> RunResult:
         dialect="postgresql",
         url="postgresql://postgres:***@localhost:5432/harness_3f9c2a1b",
         pairs=pairs,
-        run=RUN_INFO,
+        run={**RUN_INFO, "settings": {"max_latency_ratio": 1.5}},
     )
 
 

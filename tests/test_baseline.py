@@ -96,6 +96,28 @@ def test_fingerprint_survives_results_json(tmp_path: Path) -> None:
     assert before == after and len(set(before)) > 3
 
 
+def test_fingerprint_is_the_same_under_the_first_quoting_of_ids_and_leaks() -> None:
+    """Baselines written when row ids and leaks used Python's quoting keep accepting."""
+    c = unordered_case()
+    assert c.diff is not None
+
+    def written(path: str, leak: str) -> str:
+        change = Change(path, "changed", "Flipper", "flipper")
+        return fingerprint(replace(c, diff=replace(c.diff, changes=(change,)), leaks=(leak,)))
+
+    before = written("[id='b'].title", "new: [0].organizationId = 'org-2' (case tenant 'org-1')")
+    now = written('[id="b"].title', 'new: [0].organizationId = "org-2" (case tenant "org-1")')
+    assert now == before
+    assert (
+        written('[id="c"].title', 'new: [0].organizationId = "org-2" (case tenant "org-1")')
+        != before
+    )
+    assert (
+        written('[id="b"].title', 'new: [0].organizationId = "org-3" (case tenant "org-1")')
+        != before
+    )
+
+
 # --- load -------------------------------------------------------------------------------------
 
 

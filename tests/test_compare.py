@@ -123,7 +123,7 @@ def test_ordered_change_names_path_and_both_values() -> None:
     legacy[12]["title"] = "Flipper"
     diff = diff_of(legacy, new, ordered=True)
     assert diff.changes == (Change("[12].title", "changed", "Flipper", "flipper"),)
-    assert diff.summary == "1 row changed; [12].title: 'Flipper' != 'flipper'"
+    assert diff.summary == '1 row changed; [12].title: "Flipper" != "flipper"'
 
 
 def test_nested_change_path() -> None:
@@ -135,8 +135,8 @@ def test_nested_change_path() -> None:
 
 def test_type_difference_is_shown_with_both_reprs() -> None:
     diff = diff_of([{"id": "a", "n": "1"}], [{"id": "a", "n": 1}], ordered=False)
-    assert diff.changes == (Change("[id='a'].n", "changed", "1", 1),)
-    assert "'1' != 1" in diff.summary
+    assert diff.changes == (Change('[id="a"].n', "changed", "1", 1),)
+    assert '"1" != 1' in diff.summary
 
 
 def test_missing_key_is_removed_not_changed() -> None:
@@ -159,11 +159,11 @@ def test_unordered_rows_with_the_same_id_are_one_changed_row() -> None:
     legacy = [{"id": "a", "title": "x"}, {"id": "b", "title": "Flipper"}]
     new = [{"id": "b", "title": "flipper"}, {"id": "a", "title": "x"}, {"id": "c", "title": "y"}]
     diff = diff_of(legacy, new, ordered=False)
-    assert diff.changes == (Change("[id='b'].title", "changed", "Flipper", "flipper"),)
+    assert diff.changes == (Change('[id="b"].title', "changed", "Flipper", "flipper"),)
     assert diff.only_legacy == ()
     assert diff.only_new == (RowCount({"id": "c", "title": "y"}, 1),)
     assert (
-        diff.summary == "1 row only in new, 1 row changed; [id='b'].title: 'Flipper' != 'flipper'"
+        diff.summary == '1 row only in new, 1 row changed; [id="b"].title: "Flipper" != "flipper"'
     )
 
 
@@ -231,7 +231,7 @@ def test_lists_are_capped_and_truncation_counted() -> None:
 
 
 def test_scalar_difference_summary() -> None:
-    assert diff_of(1, "1", ordered=False).summary == "1 != '1'"
+    assert diff_of(1, "1", ordered=False).summary == '1 != "1"'
     assert diff_of(NAIVE, NAIVE + timedelta(seconds=1), ordered=False).summary == (
         "datetime(2024-05-01T12:00:00Z) != datetime(2024-05-01T12:00:01Z)"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -310,3 +311,50 @@ def test_benchmark_only_keeps_the_latency_items(
     )  # fmt: skip
     result.stdout.fnmatch_lines(["*shadow.issueCount[[]latency:legacy[]] PASSED*"])
     result.assert_outcomes(passed=2, skipped=4)  # the 3 cases and test_x: not benchmarks
+
+
+def _orders(results_dir: Path) -> tuple[int, dict[str, list[str]]]:
+    """The run's side-order seed and every case's side order, from its results.json."""
+    results = json.loads((results_dir / "results.json").read_text())
+    orders = {
+        f"{p['name']}[{c['label']}]": c["order"] for p in results["pairs"] for c in p["cases"]
+    }
+    return results["run"]["order_seed"], orders
+
+
+def _expected_orders(seed: int) -> dict[str, list[str]]:
+    """side_order(seed, case) for every case of the test pair modules."""
+    from harness.engine import Engine
+    from harness.run.sides import side_order
+
+    config = HarnessConfig(pairs=(PLANTED, GOOD), include_default_pairs=False, order_seed=seed)
+    return {pc.id: list(side_order(seed, pc)) for pc in Engine(config).plan()}
+
+
+def test_xdist_replays_the_side_order_of_a_seed(project: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    runs = []
+    for _ in range(2):
+        result = project.runpytest_subprocess(*harness_args(project.path, "-n", "2"))
+        assert result.ret == 1
+        runs.append(_orders(project.path / "reports"))
+    (seed, first), (_, second) = runs
+    assert seed == 5 and len(first) > 10
+    assert first == second  # every case, whichever worker ran it
+    assert first == {k: v for k, v in _expected_orders(5).items() if k in first}
+    assert {tuple(order) for order in first.values()} == {("legacy", "new"), ("new", "legacy")}
+
+
+def test_xdist_workers_use_the_seed_the_controller_prints(project: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    args = harness_args(project.path, "-n", "2")
+    at = args.index("--harness-order-seed")
+    del args[at : at + 2]  # no seed given: the controller draws one
+    result = project.runpytest_subprocess(*args)
+    assert result.ret == 1
+    printed = re.search(r"side order seed: (\d+) \(replay with", result.stdout.str())
+    assert printed is not None, result.stdout.str()
+    seed, orders = _orders(project.path / "reports")
+    assert seed == int(printed.group(1))
+    assert len(orders) > 10
+    assert orders == {k: v for k, v in _expected_orders(seed).items() if k in orders}

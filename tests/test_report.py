@@ -21,10 +21,11 @@ from report_samples import (
     side,
 )
 
+from harness.compare.verdict import compare
 from harness.errors import HarnessError
 from harness.paths import steps
-from harness.records import Change, Diff, PairResult, RunResult
-from harness.report.html import rebuild, render_report
+from harness.records import Change, Diff, Latency, PairResult, RunResult
+from harness.report.html import pair_anchor, rebuild, render_report
 from harness.report.results_file import write_results
 
 
@@ -36,9 +37,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def _section(page: str, pair_name: str) -> str:
     """The markup of one pair's section (from its anchor to the next pair's)."""
-    run = sample_run()
-    index = next(i for i, p in enumerate(run.pairs) if p.name == pair_name)
-    start = page.index(f'id="pair-{index}"')
+    start = page.index(f'id="{pair_anchor(pair_name)}"')
     end = page.find('<section class="pair', start + 1)
     return page[start : end if end != -1 else len(page)]
 
@@ -176,10 +175,98 @@ def test_equal_cases_are_compact_and_closed(page: str) -> None:
     assert '<article class="case' not in section  # no case drawn in full
 
 
-def test_latency_chart_is_inline_svg(page: str) -> None:
-    svg = page[page.index("<svg") : page.index("</svg>")]
-    assert svg.count('class="chart-row"') == 7  # every pair with a p50; not the skipped one
-    assert svg.count('class="bar-new"') == 8  # one per row, plus the legend's
+def _chart_rows(page: str) -> dict[str, str]:
+    chart = page[page.index('<ol class="chart"') : page.index("</ol>")]
+    rows = chart.split('<li class="chart-row"')[1:]
+    return {re.search(r'<a href="#[^"]+">([^<]+)</a>', row).group(1): row for row in rows}  # type: ignore[union-attr]
+
+
+def test_latency_chart_draws_every_pair_with_a_p50(page: str) -> None:
+    rows = _chart_rows(page)
+    assert len(rows) == 7  # every pair with a p50; not the skipped one
+    assert all(row.count('class="bar bar-new"') == 1 for row in rows.values())
+    assert "<svg" not in page  # HTML rows: readable text at any width
+
+
+def test_latency_chart_shows_the_interval_and_the_limit(page: str) -> None:
+    rows = _chart_rows(page)
+    # The scale ends at the farthest reach: issue.search's limit line, 3.0 ms x 1.5 = 4.5 ms.
+    # issue.list: its interval 2.4 ms x 0.41-0.52 at 21.87%, its limit 2.4 ms x 1.5 at 80%.
+    assert 'style="left: 21.87%; width: 5.86%"' in rows["issue.list"]
+    limit = 'class="limit" title="max_latency_ratio 1.5 \N{MULTIPLICATION SIGN} legacy p50" style="left: 80.0%"'
+    assert limit in rows["issue.list"]
+    assert (
+        "0.46\N{MULTIPLICATION SIGN} (0.41\N{EN DASH}0.52) · limit 1.5\N{MULTIPLICATION SIGN}"
+        in rows["issue.list"]
+    )
+    assert (
+        "limit 1.2\N{MULTIPLICATION SIGN}" in rows["issue.get"]
+    )  # its own option beats the run's setting
+    assert 'style="left: 21.33%"' in rows["issue.get"]  # 0.8 ms x 1.2
+    assert 'class="band"' not in rows["issue.search"]  # no interval measured: none drawn
+    assert 'class="band cut"' not in rows["comment.list"]  # 1.0 x 2.3 stays on the scale
+    assert "max_latency_ratio limit</li>" in page  # the legend names the line
+
+
+def test_latency_chart_without_a_limit_draws_no_line(tmp_path: Path) -> None:
+    page = render_report(passing_run(), out_dir=tmp_path).read_text(encoding="utf-8")
+    assert 'class="limit"' not in page and "max_latency_ratio" not in page
+    assert len(_chart_rows(page)) == 3
+
+
+def test_no_ratio_for_a_pair_whose_cases_errored(page: str, tmp_path: Path) -> None:
+    table = page[page.index('<table id="pairs">') : page.index("</table>")]
+    row = table[table.index("machine.list") :].split("</tr>")[0]
+    assert (
+        'data-ratio=""' in row and "\N{MULTIPLICATION SIGN}" not in row
+    )  # single runs gave 0.2 / 1.0 ms: no 0.2x
+    assert "no ratio: a case errored" in _chart_rows(page)["machine.list"]
+    # A measured latency too: the erroring case was left out of it, so it compares nothing.
+    run = sample_run()
+    pairs = list(run.pairs)
+    pairs[3] = replace(pairs[3], latency=Latency(1.0, 0.4, 0.4, ratio_low=0.3, ratio_high=0.5))
+    other = render_report(replace(run, pairs=tuple(pairs)), out_dir=tmp_path)
+    text = other.read_text(encoding="utf-8")
+    row = _chart_rows(text)["machine.list"]
+    assert (
+        "0.40\N{MULTIPLICATION SIGN}" not in row
+        and 'class="band' not in row
+        and 'class="limit"' not in row
+    )
+    assert (
+        "0.40\N{MULTIPLICATION SIGN}"
+        not in text[text.index('<table id="pairs">') : text.index("</table>")]
+    )
+
+
+def test_anchors_come_from_pair_names_and_survive_other_pairs(tmp_path: Path) -> None:
+    run = sample_run()
+    page = render_report(run, out_dir=tmp_path / "a").read_text(encoding="utf-8")
+    anchor = pair_anchor("location.list")
+    assert re.fullmatch(r"pair-location-list-[0-9a-f]{6}", anchor)
+    assert f'id="{anchor}"' in page and f'href="#{anchor}"' in page
+    assert 'id="pair-0"' not in page
+    fewer = replace(run, pairs=run.pairs[2:])  # two pairs gone: the link still lands
+    assert f'id="{anchor}"' in render_report(fewer, out_dir=tmp_path / "b").read_text("utf-8")
+    # Names with the same slug stay apart; a name with no ASCII letters still gets one.
+    assert pair_anchor("issue.list") != pair_anchor("issue-list")
+    assert re.fullmatch(r"pair-[0-9a-f]{6}", pair_anchor("日本"))
+
+
+def test_case_summary_quotes_values_as_json(tmp_path: Path) -> None:
+    legacy = [issue_row(0, priority="high")]
+    new = [issue_row(0, priority="'high'")]
+
+    diff = compare(legacy, new, ordered=True).diff
+    assert diff is not None
+    c = case("issue.list", "org-1", "mismatch", diff=diff, legacy=side(legacy), new=side(new))
+    run = RunResult(
+        "0.1.0", "sqlite", "sqlite:///x", (PairResult("issue.list", "issue", True, (c,)),)
+    )
+    page = render_report(run, out_dir=tmp_path).read_text(encoding="utf-8")
+    summary = "[0].priority: &#34;high&#34; != &#34;&#39;high&#39;&#34;"
+    assert summary in page  # JSON quoting, as the diff table's cells
+    assert "\\&#39;" not in page  # no Python repr escape anywhere
 
 
 def test_missing_optional_run_fields(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from click.testing import CliRunner
 
 from harness.cli import main
 from harness.drive import run_direct
+from harness.engine import Engine
+from harness.run.sides import side_order
 from harness.settings import HarnessConfig
 
 MODULES = Path(__file__).parent / "pair_modules"
@@ -284,3 +287,30 @@ def test_reference_suite_is_equal(tmp_path: Path, db_url: str | None) -> None:
     assert results["summary"]["pairs"] >= 30
     assert len({p["router"] for p in results["pairs"]}) >= 8
     assert sum(1 for p in results["pairs"] if p["options"]["writes"]) >= 8
+
+
+def test_workers_use_the_side_order_seed_harness_run_prints(tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    done = cli(
+        "run",
+        "--workers",
+        "2",
+        "--only",
+        "organization.*",
+        "--no-bench",
+        "--report-dir",
+        str(tmp_path / "r"),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    printed = re.search(r"side order seed (\d+) \(replay with --order-seed (\d+)\)", done.stderr)
+    assert printed is not None and printed.group(1) == printed.group(2), done.stderr
+    seed = int(printed.group(1))
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert results["run"]["order_seed"] == seed
+    orders = {
+        f"{p['name']}[{c['label']}]": c["order"] for p in results["pairs"] for c in p["cases"]
+    }
+    engine = Engine(HarnessConfig(only=("organization.*",), order_seed=seed))
+    assert orders == {pc.id: list(side_order(seed, pc)) for pc in engine.plan()}
+    assert len(orders) > 10

@@ -6,6 +6,7 @@ starts from the same state on a usable connection, and errors are the ORM's own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -124,3 +125,32 @@ def test_savepoint_errors_are_sqlalchemy_errors() -> None:
             conn.execute(text("CREATE TABLE probe (x INTEGER)"))
         assert run_side(target, "new", nested_after_an_error) == "ok"
         assert rows_seen(target, "new") == 0
+
+
+def test_statement_parameters_are_recorded_as_json(target: Target) -> None:
+    """The report quotes values one way: a statement's parameters too, on both sides."""
+
+    def legacy(ctx: Context) -> None:
+        assert ctx.db is not None
+        mark = "%s" if target.dialect != "sqlite" else "?"
+        ctx.db.execute_sql(f"SELECT x FROM probe WHERE x = {mark} OR {mark} = 'it''s'", (7, "it's"))
+
+    def new(ctx: Context) -> None:
+        assert ctx.session is not None
+        ctx.session.execute(
+            text("SELECT x FROM probe WHERE x = :x OR :s = 'it''s'"), {"x": 7, "s": "it's"}
+        )
+
+    for side, func in (("legacy", legacy), ("new", new)):
+        log = target.legacy_log if side == "legacy" else target.new_log
+        recorded = log.start()
+        try:
+            assert run_side(target, side, func) == "ok"
+        finally:
+            log.stop()
+        assert len(recorded) == 1, recorded
+        params = json.loads(recorded[0].params)  # JSON, not Python's repr
+        assert sorted(map(str, params.values() if isinstance(params, dict) else params)) == [
+            "7",
+            "it's",
+        ]

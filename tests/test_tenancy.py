@@ -24,8 +24,8 @@ def test_a_leak_is_reported_with_its_side_and_path_at_any_depth() -> None:
     ]
     changes = {"Issue": {"updated": [{"key": ["i1"], "after": {"organizationId": "org-3"}}]}}
     assert find_leaks("org-1", legacy=(nested, None), new=([], changes)) == (
-        "legacy: [1].machines[0].organizationId = 'org-2' (case tenant 'org-1')",
-        "new: changes.Issue.updated[0].after.organizationId = 'org-3' (case tenant 'org-1')",
+        'legacy: [1].machines[0].organizationId = "org-2" (case tenant "org-1")',
+        'new: changes.Issue.updated[0].after.organizationId = "org-3" (case tenant "org-1")',
     )
 
 
@@ -35,8 +35,8 @@ def test_a_write_to_another_tenants_row_is_a_leak_though_the_tenant_did_not_chan
     theirs = {"key": ["n2"], "scope": {"organizationId": "org-2"}, "after": {"read": True}}
     changes = {"Notification": {"inserted": [], "updated": [mine, theirs], "deleted": []}}
     assert find_leaks("org-1", legacy=(None, changes), new=(None, changes)) == (
-        "legacy: changes.Notification.updated[1].scope.organizationId = 'org-2' (case tenant 'org-1')",
-        "new: changes.Notification.updated[1].scope.organizationId = 'org-2' (case tenant 'org-1')",
+        'legacy: changes.Notification.updated[1].scope.organizationId = "org-2" (case tenant "org-1")',
+        'new: changes.Notification.updated[1].scope.organizationId = "org-2" (case tenant "org-1")',
     )
 
 
@@ -55,10 +55,10 @@ def test_the_tenant_column_is_configurable_per_table_with_integer_ids() -> None:
 def test_an_integer_tenant_written_as_text_is_the_same_tenant_and_bools_are_not() -> None:
     assert find_leaks("1", new={"organizationId": 1}) == ()
     assert find_leaks("1", new={"organizationId": 2}) == (
-        "new: organizationId = 2 (case tenant '1')",
+        'new: organizationId = 2 (case tenant "1")',
     )
     assert find_leaks(1, new={"organizationId": True}) == (
-        "new: organizationId = True (case tenant 1)",
+        "new: organizationId = true (case tenant 1)",
     )
 
 
@@ -70,12 +70,12 @@ def test_a_flat_table_told_by_normalize_is_checked_without_walking_again() -> No
     told = Depths.of(canonical, flat_bools)
     assert len(told.levels) == 2  # the rows, not their tagged scalars
     assert find_leaks("org-1", new=told) == (
-        "new: [13].organizationId = 'org-2' (case tenant 'org-1')",
+        'new: [13].organizationId = "org-2" (case tenant "org-1")',
     )
 
 
 def test_a_tenant_value_that_is_a_tagged_scalar_is_a_leak() -> None:
     rows = normalize_rows([{"id": 1, "organizationId": b"\x01"}])[0]  # a binary id
     assert find_leaks("org-1", legacy=rows) == (
-        "legacy: [0].organizationId = {'$bytes': '01'} (case tenant 'org-1')",
+        'legacy: [0].organizationId = {"$bytes": "01"} (case tenant "org-1")',
     )

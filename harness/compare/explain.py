@@ -3,7 +3,7 @@
 :mod:`harness.compare.verdict` has already set the matching rows aside; what is explained here is only
 what is left over, so the cost grows with the differences, not with the size of the result.
 
-Paths name a row of an unordered result by its ``id`` when it has one (``[id='iss_1'].title``),
+Paths name a row of an unordered result by its ``id`` when it has one (``[id="iss_1"].title``),
 else by its index in the legacy result; in an ordered result, a changed or removed row by its
 index in the legacy result and an added row by its index in the new one.
 """

@@ -11,6 +11,7 @@ with ``tenant_scoped=False, cross_tenant_reason=...``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -67,7 +68,7 @@ def _value_leaks(side: str, value: Any, tenant_id: Any, names: frozenset[str]) -
         return  # the common verdict; paths are worked out only for a leak
     for path, found in _walk(depths.value, "", names):
         if not _same_tenant(found, tenant_id):
-            yield f"{side}: {path} = {found!r} (case tenant {tenant_id!r})"
+            yield f"{side}: {path} = {_quoted(found)} (case tenant {_quoted(tenant_id)})"
 
 
 def _change_leaks(
@@ -82,7 +83,7 @@ def _change_leaks(
                 if isinstance(row, Mapping) and not _same_tenant(row.get(column), tenant_id):
                     yield (
                         f"{side}: changes.{table}.{kind}[{index}].{column} = "
-                        f"{row.get(column)!r} (case tenant {tenant_id!r})"
+                        f"{_quoted(row.get(column))} (case tenant {_quoted(tenant_id)})"
                     )
         for index, entry in enumerate(kinds.get("updated") or ()):
             for part in ("scope", "before", "after"):
@@ -94,7 +95,7 @@ def _change_leaks(
                 ):
                     yield (
                         f"{side}: changes.{table}.updated[{index}].{part}.{column} = "
-                        f"{row[column]!r} (case tenant {tenant_id!r})"
+                        f"{_quoted(row[column])} (case tenant {_quoted(tenant_id)})"
                     )
                     break
 
@@ -102,7 +103,7 @@ def _change_leaks(
 def find_leaks(
     tenant_id: Any, tenant: TenantColumns | None = None, **sides: Any
 ) -> tuple[str, ...]:
-    """Human-readable findings, e.g. ``legacy: [3].organizationId = 'org-b' (case tenant 'org-a')``.
+    """Human-readable findings, e.g. ``legacy: [3].organizationId = "org-b" (case tenant "org-a")``.
 
     Each side is its return value, or ``(return value, row changes)``; the value may come as
     its :class:`~harness.compare.depths.Depths` when the caller has walked it already, and the
@@ -124,3 +125,8 @@ def find_leaks(
                 if len(found) >= MAX_LEAKS:
                     return tuple(found)
     return tuple(found)
+
+
+def _quoted(value: Any) -> str:
+    """A value as JSON, the quoting the report and results.json use everywhere."""
+    return json.dumps(value, ensure_ascii=False, default=str)

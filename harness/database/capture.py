@@ -7,6 +7,7 @@ while it is active, so the harness's own statements (snapshots, BEGIN, ROLLBACK)
 
 from __future__ import annotations
 
+import json
 import time
 from contextvars import ContextVar
 from typing import Any
@@ -47,10 +48,18 @@ class StatementLog:
 
 
 def params_text(params: Any) -> str:
-    """Parameters as short text: enough to reproduce a statement by hand, never megabytes."""
+    """Parameters as short JSON text: enough to reproduce a statement by hand, never megabytes.
+
+    JSON, as every other value in the report: ``("org-1", 20)`` is ``["org-1", 20]``.
+    """
     if params is None or params == () or params == [] or params == {}:
         return ""
-    text = repr(params)
+    try:
+        text = json.dumps(
+            list(params) if isinstance(params, tuple) else params, ensure_ascii=False, default=str
+        )
+    except (TypeError, ValueError):  # a driver's own parameter object
+        text = repr(params)
     return text if len(text) <= MAX_PARAMS_TEXT else text[: MAX_PARAMS_TEXT - 3] + "..."
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
+import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
-from harness.canonical import canonical_json
 from harness.paths import steps
 from harness.records import CaseResult, PairResult, RunResult, SideSummary
+from harness.report.chart import chart_rows
+from harness.report.filters import canonical, clip, counted, dump, ms, num, ratio, short
 from harness.report.results_file import read_results
 
 if TYPE_CHECKING:
@@ -52,10 +53,8 @@ MAX_LINE = 240
 MAX_VALUE = 300
 MAX_SQL = 3_000
 MAX_TRACEBACK = 8_000
-MAX_CHART_PAIRS = 80
 MAX_MARKS = 500  # changed paths and one-sided rows looked for in the drawn results
 RUN_KEYS = ("seed", "order_seed", "tenants", "scale", "started_at", "duration_s", "argv")
-CHART_WIDTH = 520  # px of the longest bar
 FAILING = ("mismatch", "error")
 
 
@@ -64,6 +63,7 @@ class PairView:
     """What the page shows of one pair: its table row, its chart bars and its cases."""
 
     index: int
+    anchor: str  # the section's id, from the pair's name: links survive other pairs changing
     pair: PairResult
     status: str
     fails: bool
@@ -71,7 +71,10 @@ class PairView:
     accepted: int
     legacy_p50: float | None
     new_p50: float | None
-    ratio: float | None
+    ratio: float | None  # None too when a case errored: its timings compare nothing
+    interval: tuple[float, float] | None  # the ratio's 95% interval, when measured and shown
+    limit: float | None  # max_latency_ratio for this pair, when one is set
+    errored: bool
     benched: bool  # False: p50s are medians of single case runs (--no-bench)
     queries: tuple[float, float, int, int] | None  # medians then sums per side
     detailed: tuple[Markup, ...]
@@ -101,9 +104,7 @@ def render_report(result: RunResult, *, out_dir: Path) -> Path:
         pairs=pairs,
         reasons=_gate_reasons(result),
         routers=sorted({p.router for p in result.pairs}),
-        chart_pairs=[v for v in pairs if v.legacy_p50 is not None and v.new_p50 is not None],
-        chart_max=MAX_CHART_PAIRS,
-        chart_width=CHART_WIDTH,
+        chart=chart_rows(pairs),
         data={"pairs": [_pair_data(v) for v in pairs]},
         # Our own static files, inlined as they are; the script's hash goes into the page's CSP.
         script=Markup(script),
@@ -132,7 +133,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=_num, ms=_ms, short=_short, ratio=_ratio, counted=_counted)
+    env.filters.update(num=num, ms=ms, short=short, ratio=ratio, counted=counted)
     return env
 
 
@@ -167,9 +168,19 @@ def _pair_views(result: RunResult, case_template: jinja2.Template) -> list[PairV
         shown = rest[: max(0, min(COMPACT_CASES_PER_PAIR, compact_left))]
         compact_left -= len(shown)
         legacy, new, ratio, benched = _latency(pair)
+        lat = pair.latency
+        interval = (
+            (lat.ratio_low, lat.ratio_high)
+            if ratio is not None
+            and lat
+            and lat.ratio_low is not None
+            and lat.ratio_high is not None
+            else None
+        )
         views.append(
             PairView(
                 index=index,
+                anchor=pair_anchor(pair.name),
                 pair=pair,
                 status=pair.status,
                 fails=pair.fails_gate,
@@ -178,6 +189,9 @@ def _pair_views(result: RunResult, case_template: jinja2.Template) -> list[PairV
                 legacy_p50=legacy,
                 new_p50=new,
                 ratio=ratio,
+                interval=interval,
+                limit=_latency_limit(pair, result),
+                errored=pair.errored,
                 benched=benched,
                 queries=_queries(pair.cases),
                 detailed=tuple(detailed),
@@ -189,17 +203,46 @@ def _pair_views(result: RunResult, case_template: jinja2.Template) -> list[PairV
     return views
 
 
+def pair_anchor(name: str) -> str:
+    """The id of a pair's section: its name as a slug, and a short hash of the name.
+
+    Derived from the name alone, so a link to a pair keeps working when other pairs come or go;
+    the hash keeps apart names with the same slug (``issue.list``, ``issue-list``).
+
+    >>> pair_anchor("issue.list")
+    'pair-issue-list-93ae15'
+    """
+    slug = _SLUG.sub("-", name.lower()).strip("-")[:60]
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=3).hexdigest()
+    return f"pair-{slug}-{digest}" if slug else f"pair-{digest}"
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
 def _latency(pair: PairResult) -> tuple[float | None, float | None, float | None, bool]:
+    # A case that raised was left out of the timing or timed raising: no ratio to stand by.
     if pair.latency is not None:
         lat = pair.latency
-        return lat.legacy_p50_ms, lat.new_p50_ms, lat.ratio, True
+        return lat.legacy_p50_ms, lat.new_p50_ms, None if pair.errored else lat.ratio, True
     timed = [c for c in pair.cases if c.legacy.ms or c.new.ms]
     if not timed:
         return None, None, None, False
     # Without a benchmark the single case runs are all there is: shown, but marked approximate.
     legacy = statistics.median(c.legacy.ms for c in timed)
     new = statistics.median(c.new.ms for c in timed)
-    return legacy, new, (new / legacy if legacy else None), False
+    ratio = new / legacy if legacy and not pair.errored else None
+    return legacy, new, ratio, False
+
+
+def _latency_limit(pair: PairResult, result: RunResult) -> float | None:
+    """The pair's own max_latency_ratio, else the run's (as the gate chose it)."""
+    own = pair.options.get("max_latency_ratio")
+    if own is not None:
+        return float(own)
+    settings = result.run.get("settings")
+    glob = settings.get("max_latency_ratio") if isinstance(settings, dict) else None
+    return float(glob) if glob is not None else None
 
 
 def _queries(cases: Sequence[CaseResult]) -> tuple[float, float, int, int] | None:
@@ -218,7 +261,7 @@ def _gate_reasons(result: RunResult) -> list[str]:
         failing = [c for c in pair.cases if c.fails]
         mism = sum(1 for c in failing if c.status == "mismatch")
         parts = [
-            _counted(n, f"{word} case")
+            counted(n, f"{word} case")
             for n, word in ((mism, "mismatching"), (len(failing) - mism, "erroring"))
             if n
         ]
@@ -236,6 +279,7 @@ def _pair_data(view: PairView) -> dict[str, Any]:
         "status": view.status,
         "fails": view.fails,
         "ratio": view.ratio,
+        "anchor": view.anchor,
         "legacy": view.legacy_p50,
         "new": view.new_p50,
     }
@@ -254,12 +298,12 @@ def _case_detail(case: CaseResult) -> dict[str, Any]:
         # Only the first differences are looked for: a side draws at most MAX_DRAWN_ROWS rows.
         changed = {steps(c.path) for c in diff.changes[:MAX_MARKS]}
         changes = [
-            (c.path, c.kind, _clip(_dump(c.legacy), MAX_VALUE), _clip(_dump(c.new), MAX_VALUE))
+            (c.path, c.kind, clip(dump(c.legacy), MAX_VALUE), clip(dump(c.new), MAX_VALUE))
             for c in diff.changes[:MAX_CHANGES]
         ]
         for side, rows in (("legacy", diff.only_legacy), ("new", diff.only_new)):
-            only[side] = [(_clip(_dump(r.row), MAX_VALUE), r.count) for r in rows[:MAX_ONLY_ROWS]]
-            only_rows[side] = {canonical_json(r.row) for r in rows[:MAX_MARKS]}
+            only[side] = [(clip(dump(r.row), MAX_VALUE), r.count) for r in rows[:MAX_ONLY_ROWS]]
+            only_rows[side] = {canonical(r.row) for r in rows[:MAX_MARKS]}
     return {
         "changes": changes,
         "changes_more": len(diff.changes) - len(changes) if diff else 0,
@@ -275,8 +319,8 @@ def _case_detail(case: CaseResult) -> dict[str, Any]:
             _side_view(side, summary, changed, only_rows[side])
             for side, summary in (("legacy", case.legacy), ("new", case.new))
         ],
-        "traceback": _clip(case.error.traceback, MAX_TRACEBACK, tail=True) if case.error else None,
-        "error_sql": _clip(case.error.sql, MAX_SQL) if case.error and case.error.sql else None,
+        "traceback": clip(case.error.traceback, MAX_TRACEBACK, tail=True) if case.error else None,
+        "error_sql": clip(case.error.sql, MAX_SQL) if case.error and case.error.sql else None,
     }
 
 
@@ -288,11 +332,11 @@ def _side_view(
     if isinstance(value, list) and only_rows:
         # An unordered comparison names rows, not paths: mark the rows found on this side only.
         marked.update(
-            (str(i),) for i, row in enumerate(value[:MAX_MARKS]) if canonical_json(row) in only_rows
+            (str(i),) for i, row in enumerate(value[:MAX_MARKS]) if canonical(row) in only_rows
         )
     lines, cut = _pretty_lines(value, marked)
     statements = [
-        (s.ms, _clip(s.sql, MAX_SQL), _clip(s.params, MAX_VALUE))
+        (s.ms, clip(s.sql, MAX_SQL), clip(s.params, MAX_VALUE))
         for s in summary.statements[:MAX_STATEMENTS]
     ]
     return {
@@ -305,7 +349,7 @@ def _side_view(
         else 0,
         "statements": statements,
         "statements_more": max(summary.queries, len(summary.statements)) - len(statements),
-        "changes": _clip(_dump(summary.changes, indent=1), 4000) if summary.changes else None,
+        "changes": clip(dump(summary.changes, indent=1), 4000) if summary.changes else None,
     }
 
 
@@ -323,7 +367,7 @@ def _pretty_lines(value: Any, marked: set[tuple[str, ...]]) -> tuple[Markup, boo
     def emit(depth: int, text: str, path: tuple[str, ...]) -> None:
         if len(out) >= MAX_SIDE_LINES:
             raise _Full
-        line = escape(_clip("  " * depth + text, MAX_LINE))
+        line = escape(clip("  " * depth + text, MAX_LINE))
         out.append(f'<mark class="hl">{line}</mark>' if is_marked(path) else str(line))
 
     def walk(v: Any, path: tuple[str, ...], depth: int, prefix: str, comma: str) -> None:
@@ -340,13 +384,13 @@ def _pretty_lines(value: Any, marked: set[tuple[str, ...]]) -> tuple[Markup, boo
                 if skipped:
                     emit(depth + 1, f"… {skipped:,} rows not drawn", path)
                     skipped = 0
-                label = f"{_dump(str(k))}: " if isinstance(v, dict) else ""
+                label = f"{dump(str(k))}: " if isinstance(v, dict) else ""
                 walk(item, (*path, str(k)), depth + 1, label, "," if n < len(items) - 1 else "")
             if skipped:
                 emit(depth + 1, f"… {skipped:,} rows not drawn", path)
             emit(depth, closer + comma, path)
         else:
-            emit(depth, prefix + _dump(v) + comma, path)
+            emit(depth, prefix + dump(v) + comma, path)
 
     try:
         walk(value, (), 0, "", "")
@@ -362,46 +406,3 @@ def _rows_to_draw(count: int, marked: set[tuple[str, ...]]) -> set[int]:
     keep = set(range(min(count, HEAD_ROWS)))
     keep.update(differing[: MAX_DRAWN_ROWS - len(keep)])
     return keep
-
-
-# --- text helpers (also Jinja filters) -----------------------------------------------------------
-
-
-def _dump(value: Any, indent: int | None = None) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str, indent=indent)
-
-
-def _clip(text: str | None, limit: int, *, tail: bool = False) -> str:
-    if text is None or len(text) <= limit:
-        return text or ""
-    if tail:  # a traceback's end names the failing line: keep that
-        return f"… ({len(text) - limit:,} characters cut)\n{text[-limit:]}"
-    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
-
-
-def _short(value: Any, limit: int = 120) -> str:
-    text = value if isinstance(value, str) else _dump(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _num(value: float | int | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float) and value.is_integer():  # a median of whole counts
-        value = int(value)
-    return f"{value:,}"
-
-
-def _counted(value: int, singular: str, plural: str | None = None) -> str:
-    """``3|counted("query", "queries")`` -> ``3 queries``; ``1`` -> ``1 query``."""
-    return f"{_num(value)} {singular if value == 1 else plural or singular + 's'}"
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.3f}" if value < 1 else f"{value:,.2f}"
-
-
-def _ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}\N{MULTIPLICATION SIGN}"

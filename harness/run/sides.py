@@ -10,6 +10,7 @@ candidate's exception).
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 import traceback
 import warnings
@@ -40,6 +41,11 @@ def side_order(order_seed: int, planned: PlannedCase) -> tuple[Side, Side]:
     than a small case's comparison.
     """
     return _order(order_seed, planned.id)
+
+
+def random_order_seed() -> int:
+    """A fresh side-order seed, for a run not given one; it is printed so the run can be replayed."""
+    return secrets.randbelow(10**6)
 
 
 @lru_cache(maxsize=65536)

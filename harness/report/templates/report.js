@@ -45,8 +45,9 @@
     for (const tr of sorted) tbody.appendChild(tr);
   }
 
+  // Everything below the pairs: their sections, every case, the SQL and traceback folds.
   function setOpen(open) {
-    for (const d of document.querySelectorAll("section.pair > details")) d.open = open;
+    for (const d of document.querySelectorAll("#details details")) d.open = open;
   }
 
   // A link to a pair opens its section, so the reader lands on its cases, not a closed box.
