@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -58,6 +58,18 @@ class Engine:
         self._planned: dict[str, list[PlannedCase]] | None = None
         self.started_at = datetime.now(UTC)
         self._baseline_cache: Any = None
+        self._timed_out: set[str] = set()  # cases a side of which ran past case_timeout
+
+    def check_outputs(self) -> None:
+        """Before any case runs: the baseline parses and the report folder takes files.
+
+        A bad baseline or an unwritable folder found after a long run would throw its results
+        away; found now, it is one line and exit 2.
+        """
+        from harness.report.publish import check_writable
+
+        self._baseline()
+        check_writable(self.config.report_dir)
 
     @property
     def dataset(self) -> Dataset:
@@ -87,9 +99,27 @@ class Engine:
         return self._planned
 
     @contextlib.contextmanager
-    def database(self, *, worker: str | None = None) -> Iterator[SeededDatabase]:
-        """A scratch fixture database, seeded; dropped at the end unless ``keep_db``."""
-        with open_target(self.config.db, keep=self.config.keep_db, suffix=worker) as target:
+    def database(
+        self, *, worker: str | None = None, notify: Callable[[str], None] | None = None
+    ) -> Iterator[SeededDatabase]:
+        """A scratch fixture database, seeded; dropped at the end unless ``keep_db``.
+
+        ``notify`` is told what the janitor removed first and which connections were retried.
+        """
+        from harness.run.watchdog import Watchdog
+
+        timeout = self.config.case_timeout
+        with (
+            open_target(
+                self.config.db,
+                keep=self.config.keep_db,
+                suffix=worker,
+                statement_timeout=timeout,
+                notify=notify,
+            ) as target,
+            Watchdog(timeout) as dog,
+        ):
+            target.watchdog = dog
             started = time.perf_counter()
             counts = seed_target(self.provider, target, self.dataset)
             yield SeededDatabase(
@@ -98,13 +128,17 @@ class Engine:
 
     def run_case(self, planned: PlannedCase, target: Target) -> CaseResult:
         """Run and judge one case."""
-        return run_case(planned, target, order_seed=self.order_seed, now=self.now)
+        result = run_case(planned, target, order_seed=self.order_seed, now=self.now)
+        if result.error is not None and result.error.category == "timeout":
+            self._timed_out.add(planned.id)
+        return result
 
     def measure(self, pair: Pair, target: Target) -> Latency | None:
         """Paired latency of ``pair`` over its cases (None when benchmarks are off or it has none)."""
         from harness.run.timing import measure_pair
 
-        cases = self.cases_of(pair)
+        # A case that ran past the timeout would only time out again.
+        cases = [pc for pc in self.cases_of(pair) if pc.id not in self._timed_out]
         if not cases or not self.config.bench:
             return None
         return measure_pair(cases, target, now=self.now, budget_s=self.config.bench_time)

@@ -56,6 +56,8 @@ class SideError:
     message: str
     sql: str | None = None
     traceback: str | None = None
+    # What kind of failure: "timeout", "connection_lost", … (CONTRACT section 6); None: not known.
+    category: str | None = None
 
     def __str__(self) -> str:
         where = f" (SQL: {self.sql})" if self.sql else ""

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup, escape
 
 from harness.records import CaseResult, PairResult, RunResult, SideSummary
-from harness.report.results_file import read_results
+from harness.report.results_file import read_results, write_atomic
 
 if TYPE_CHECKING:
     import jinja2
@@ -106,9 +106,8 @@ def render_report(result: RunResult, *, out_dir: Path) -> Path:
         script_hash=f"sha256-{digest}",
         style=Markup(style),
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
-    path.write_text(html, encoding="utf-8")
+    write_atomic(path, html)
     return path
 
 
