@@ -194,6 +194,7 @@ class Engine:
             "interrupted": interrupted,
             "now": self.now.isoformat(),
             "settings": self.config.public(),
+            "registered_pairs": [p.name for p in self.registry],
             **(extra_run or {}),
         }
         result = RunResult(

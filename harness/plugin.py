@@ -8,6 +8,7 @@ pytest-xdist only the controller assembles results.json and the HTML report.
 
 from __future__ import annotations
 
+import contextlib
 import types
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from harness.errors import HarnessError
+from harness.run.interrupt import stop_on_signals
 from harness.settings import SETTINGS, HarnessConfig, read_pyproject, resolve
 
 if TYPE_CHECKING:
@@ -99,6 +101,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         engine = Engine(harness_config(config))
         engine.plan()
+        if not hasattr(config, "workerinput"):
+            engine.check_outputs()
     except HarnessError as exc:
         raise pytest.UsageError(f"harness: {exc}") from exc
     session = HarnessSession(config, engine)
@@ -132,6 +136,7 @@ def _ini(config: pytest.Config, key: str) -> Any:
 def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(PLUGIN_KEY, None)
     if session is not None:
+        session.signals.close()
         config.pluginmanager.unregister(session)
         del config.stash[PLUGIN_KEY]
 
@@ -142,7 +147,7 @@ def harness_database(request: pytest.FixtureRequest) -> Iterator[SeededDatabase]
     session: HarnessSession = request.config.stash[PLUGIN_KEY]
     worker = getattr(request.config, "workerinput", {}).get("workerid")
     try:
-        with session.engine.database(worker=worker) as db:
+        with session.engine.database(worker=worker, notify=session.note) as db:
             session.database = session.engine.describe_database(db.target)
             yield db
     except HarnessError as exc:
@@ -198,6 +203,15 @@ class HarnessSession:
         self.result: RunResult | None = None  # the run's verdict, once the session finished
         self.published: Published | None = None
         self.problem: str | None = None  # why results.json could not be written
+        # SIGTERM (CI's timeout, docker stop) ends the session as Ctrl-C does: results written.
+        self.signals = contextlib.ExitStack()
+        self.signals.enter_context(stop_on_signals())
+
+    def note(self, line: str) -> None:
+        """A line for the terminal (the janitor's removals, retried connections)."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line)
 
     @property
     def controller(self) -> bool:
