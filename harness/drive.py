@@ -99,6 +99,10 @@ def run_workers(config: HarnessConfig) -> int:
         raise ConfigError(
             '--workers needs pytest-xdist; install it with: python -m pip install "orm-shadow-harness[xdist]"'
         ) from None
+    engine = Engine(config)
+    engine.plan()
+    engine.check_outputs()
+    engine.preflight(notify=note)  # an unreachable server: its own line now, not a worker crash
     code = pytest.main(pytest_args(config))
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return int(code)

@@ -71,6 +71,14 @@ class Engine:
         self._baseline()
         check_writable(self.config.report_dir)
 
+    def preflight(self, *, notify: Callable[[str], None] | None = None) -> None:
+        """Reach the database server once (sweeping orphans), before workers are started."""
+        from harness.database.scratch import sweep_server
+
+        spec = parse_url(self.config.db) if self.config.db else None
+        if spec is not None and spec.dialect in ("postgresql", "mysql"):
+            sweep_server(spec, notify=notify)
+
     @property
     def dataset(self) -> Dataset:
         if self._dataset is None:

@@ -151,6 +151,9 @@ def harness_database(request: pytest.FixtureRequest) -> Iterator[SeededDatabase]
             session.database = session.engine.describe_database(db.target)
             yield db
     except HarnessError as exc:
+        output = getattr(request.config, "workeroutput", None)
+        if output is not None:  # the controller prints it, not only "worker 'gw0' crashed"
+            output["harness_error"] = str(exc)
         pytest.exit(f"harness: {exc}", returncode=2)
 
 
@@ -366,6 +369,12 @@ class HarnessSession:
         names = {nodeid.rsplit("::", 1)[-1].split("[", 1)[0] for nodeid in ids}
         self.selected = (self.selected or set()) | (names & {p.name for p in self.engine.pairs})
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        problem = getattr(node, "workeroutput", {}).get("harness_error")
+        if problem and self.problem is None:
+            self.problem = problem  # the first worker's own error line
+
     def pytest_keyboard_interrupt(self) -> None:
         self.interrupted = True
 
@@ -391,7 +400,12 @@ class HarnessSession:
             self.problem = str(exc)
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
             return
-        if not result.gate_passed and session.exitstatus == pytest.ExitCode.OK:
+        if self.problem is not None:  # a worker could not make its database
+            import sys
+
+            print(f"harness: error: {self.problem}", file=sys.stderr)
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        elif not result.gate_passed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
