@@ -101,7 +101,7 @@ def _render(url: URL, *, hide: bool) -> str:
 
 # For text that make_url cannot parse: anything between "://user:" and the last "@" is secret.
 _USERINFO = re.compile(r"(://[^:/@]*:)(.*)@")
-_QUERY_SECRET = re.compile(r"([?&](?:%s)=)[^&#]*" % "|".join(sorted(_SECRET_KEYS)), re.I)
+_QUERY_SECRET = re.compile(r"([?&](?:" + "|".join(sorted(_SECRET_KEYS)) + r")=)[^&#]*", re.I)
 
 
 def _quote_userinfo(url: str) -> str:

@@ -28,6 +28,7 @@ from harness.settings import HarnessConfig
 from harness.url import parse_url
 
 MODULES = Path(__file__).parent / "pair_modules"
+HANG_S = 60  # how long the hanging sides of faults.py would run
 FAULTS = str(MODULES / "faults.py")
 HARNESS = [sys.executable, "-m", "harness"]
 
@@ -87,9 +88,12 @@ def test_sides_past_the_timeout_are_timeout_errors_and_the_run_goes_on(
     for name, side in (("faults.py_sleep", "legacy"), ("faults.busy", "new")):
         error = the_error(results, name)
         assert (error["side"], error["type"], error["category"]) == (side, "CaseTimeout", "timeout")
+        # Stopped, not waited for: the side would have run HANG_S (60 s).
+        assert cases_of(results, name)[0][side]["ms"] < HANG_S * 1000 / 2
     # pg_sleep / SLEEP() / a runaway SQLite query: stopped by the database or the watchdog.
     error = the_error(results, "faults.db_sleep")
     assert error["category"] == "timeout" and error["side"] == "legacy"
+    assert cases_of(results, "faults.db_sleep")[0]["legacy"]["ms"] < HANG_S * 1000 / 2
     assert error["message"].startswith("stopped at the case timeout")
     # The connections were reset, and the later pair runs as usual.
     assert [c["status"] for c in cases_of(results, "faults.after")] == ["equal"] * 3
