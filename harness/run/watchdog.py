@@ -60,19 +60,25 @@ class Watch:
         self.interrupted = False  # CaseTimeout was sent into the side's thread
 
     def __enter__(self) -> Watch:
+        dog = self.dog
         self.thread_id = threading.get_ident()
-        self.deadline = time.monotonic() + self.dog.timeout
+        self.deadline = time.monotonic() + dog.timeout
         self.inside = True
-        self.dog._current = self
+        dog._current = self
         return self
 
     def __exit__(self, *exc: object) -> None:
         dog = self.dog
-        with dog._lock:
+        if self.thread_id == dog._signal_thread:
+            # The signal handler checks ``inside`` itself: a late signal finds it False.
             self.inside = False
             dog._current = None
-            if self.interrupted and self.thread_id != threading.main_thread().ident:
-                _set_async_exc(self.thread_id, None)  # never let it land after the block
+            return
+        with dog._lock:  # an asynchronous exception must never land after the block
+            self.inside = False
+            dog._current = None
+            if self.interrupted:
+                _set_async_exc(self.thread_id, None)
 
 
 class Watchdog:
@@ -96,6 +102,7 @@ class Watchdog:
         self._thread: threading.Thread | None = None
         self._previous_handler: Any = None
         self._signal_owned = False
+        self._signal_thread: int | None = None  # the thread the signal reaches (main), if owned
 
     def __enter__(self) -> Watchdog:
         self.start()
@@ -114,6 +121,7 @@ class Watchdog:
                 self._previous_handler = previous
                 signal.signal(INTERRUPT_SIGNAL, self._on_signal)
                 self._signal_owned = True
+                self._signal_thread = threading.get_ident()
         self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="harness-watchdog", daemon=True)
         self._thread.start()
@@ -127,6 +135,7 @@ class Watchdog:
         if self._signal_owned:
             signal.signal(INTERRUPT_SIGNAL, self._previous_handler or signal.SIG_DFL)
             self._signal_owned = False
+            self._signal_thread = None
 
     def watch(self, cancel: Callable[[], None] | None = None) -> Watch:
         """Watch a ``with`` block: past the deadline, ``cancel()``, then :class:`CaseTimeout`."""
@@ -163,8 +172,7 @@ class Watchdog:
             if not w.inside:
                 return
             w.interrupted = True
-            main = threading.main_thread().ident
-            if w.thread_id == main and self._signal_owned:
+            if w.thread_id == self._signal_thread:
                 signal.pthread_kill(w.thread_id, INTERRUPT_SIGNAL)
             else:
                 _set_async_exc(w.thread_id, CaseTimeout)
