@@ -54,7 +54,7 @@ def test_masking_hides_any_password(password: str, encoded: bool) -> None:
 
 @given(password=PASSWORDS)
 @settings(
-    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 def test_a_run_never_shows_its_password(
     password: str, tmp_path_factory: pytest.TempPathFactory, pytester: pytest.Pytester
