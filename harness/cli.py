@@ -243,6 +243,37 @@ def baseline_update(results: Path, baseline_path: Path | None, reason: str | Non
 
 
 @cli.command()
+@click.option(
+    "--db",
+    "db",
+    default=None,
+    metavar="URL",
+    help="the server to clean (default: $HARNESS_DATABASE_URL, else [tool.harness] db)",
+)
+def clean(db: str | None) -> None:
+    """Drop scratch databases and temp folders whose owning run is gone (never any other)."""
+    from harness.database.janitor import sweep_temp
+    from harness.database.scratch import sweep_server
+    from harness.url import parse_url
+
+    config = _config({"db": db})
+    folders = sweep_temp()
+    for path in folders.dropped:
+        click.echo(f"removed temporary folder {path}")
+    left = len(folders.left)
+    spec = parse_url(config.db) if config.db else None
+    if spec is not None and spec.dialect in ("postgresql", "mysql"):
+        found = sweep_server(spec)
+        for name in found.dropped:
+            click.echo(f"dropped scratch database {name} on {spec}")
+        left += len(found.left)
+        dropped = len(folders.dropped) + len(found.dropped)
+    else:
+        dropped = len(folders.dropped)
+    click.echo(f"harness clean: {dropped} removed, {left} left (their runs are still going)")
+
+
+@cli.command()
 @_setting_options("calibrate")
 def calibrate(**values: Any) -> None:
     """A/A calibration: each pair's legacy side against itself; shows the latency-ratio spread."""

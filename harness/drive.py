@@ -15,14 +15,25 @@ from harness.errors import EXIT_FAIL, EXIT_PASS, EXIT_USAGE
 from harness.records import CaseResult, Latency, RunResult
 from harness.report.console import note, progress, summary_table
 from harness.report.publish import Published, publish
+from harness.run.interrupt import stop_on_signals
 from harness.run.sides import random_order_seed
 from harness.settings import HarnessConfig, pytest_arguments
 
 
 def run_direct(config: HarnessConfig) -> int:
-    """Run every pair in this process; return the exit status (the gate's verdict)."""
+    """Run every pair in this process; return the exit status (the gate's verdict).
+
+    SIGTERM stops it as Ctrl-C does: the results of what ran are written, the report drawn,
+    the scratch database dropped, exit 1; a second signal exits at once.
+    """
+    with stop_on_signals():
+        return _run_direct(config)
+
+
+def _run_direct(config: HarnessConfig) -> int:
     engine = Engine(config)
     planned = engine.plan()
+    engine.check_outputs()
     note(
         f"harness: {len(engine.pairs)} pairs, {len(planned)} cases; fixture seed {config.seed}, "
         f"{config.tenants} tenants, scale {config.scale}; side order seed {engine.order_seed} "
@@ -34,7 +45,7 @@ def run_direct(config: HarnessConfig) -> int:
     published: Published | None = None
     completed = False
     try:
-        with engine.database() as db:
+        with engine.database(notify=note) as db:
             dialect, url = engine.describe_database(db.target)
             note(f"harness: seeded {sum(db.counts.values())} rows into {url} in {db.seconds:.2f}s")
             try:
@@ -65,8 +76,8 @@ def run_direct(config: HarnessConfig) -> int:
                     extra_run={"driver": "harness run"},
                 )
                 published = publish(result, config.report_dir)
-    except KeyboardInterrupt:
-        note("harness: interrupted; the results of what ran are written")
+    except KeyboardInterrupt as exc:
+        note(f"harness: {exc or 'interrupted'}; the results of what ran are written")
     if result is None:  # interrupted before the database was seeded: nothing ran
         return EXIT_FAIL
     summary_table(result)
@@ -100,6 +111,10 @@ def run_workers(config: HarnessConfig) -> int:
         f"harness: {config.workers} workers; side order seed {config.order_seed} "
         f"(replay with --order-seed {config.order_seed})"
     )
+    engine = Engine(config)
+    engine.plan()
+    engine.check_outputs()
+    engine.preflight(notify=note)  # an unreachable server: its own line now, not a worker crash
     code = pytest.main(pytest_args(config))
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return int(code)

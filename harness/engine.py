@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -61,6 +61,26 @@ class Engine:
         self.started_at = datetime.now(UTC)
         self._baseline_cache: Any = None
         self._rules: dict[str, Rules] = {}
+        self._timed_out: set[str] = set()  # cases a side of which ran past case_timeout
+
+    def check_outputs(self) -> None:
+        """Before any case runs: the baseline parses and the report folder takes files.
+
+        A bad baseline or an unwritable folder found after a long run would throw its results
+        away; found now, it is one line and exit 2.
+        """
+        from harness.report.publish import check_writable
+
+        self._baseline()
+        check_writable(self.config.report_dir)
+
+    def preflight(self, *, notify: Callable[[str], None] | None = None) -> None:
+        """Reach the database server once (sweeping orphans), before workers are started."""
+        from harness.database.scratch import sweep_server
+
+        spec = parse_url(self.config.db) if self.config.db else None
+        if spec is not None and spec.dialect in ("postgresql", "mysql"):
+            sweep_server(spec, notify=notify)
 
     @property
     def dataset(self) -> FixtureData:
@@ -116,9 +136,27 @@ class Engine:
         return self._planned
 
     @contextlib.contextmanager
-    def database(self, *, worker: str | None = None) -> Iterator[SeededDatabase]:
-        """A scratch fixture database, seeded; dropped at the end unless ``keep_db``."""
-        with open_target(self.config.db, keep=self.config.keep_db, suffix=worker) as target:
+    def database(
+        self, *, worker: str | None = None, notify: Callable[[str], None] | None = None
+    ) -> Iterator[SeededDatabase]:
+        """A scratch fixture database, seeded; dropped at the end unless ``keep_db``.
+
+        ``notify`` is told what the janitor removed first and which connections were retried.
+        """
+        from harness.run.watchdog import Watchdog
+
+        timeout = self.config.case_timeout
+        with (
+            open_target(
+                self.config.db,
+                keep=self.config.keep_db,
+                suffix=worker,
+                statement_timeout=timeout,
+                notify=notify,
+            ) as target,
+            Watchdog(timeout) as dog,
+        ):
+            target.watchdog = dog
             started = time.perf_counter()
             counts = seed_target(self.provider, target, self.dataset, name=self.config.fixture)
             yield SeededDatabase(
@@ -128,6 +166,8 @@ class Engine:
     def run_case(self, planned: PlannedCase, target: Target) -> CaseResult:
         """Run and judge one case; a difference the baseline accepts is marked so."""
         result = run_case(planned, target, order_seed=self.order_seed, now=self.now)
+        if result.error is not None and result.error.category == "timeout":
+            self._timed_out.add(planned.id)
         accepted = None if result.status == "equal" else self.accepted_reason(result)
         return result if accepted is None else replace(result, accepted=accepted)
 
@@ -148,7 +188,8 @@ class Engine:
         """Paired latency of ``pair`` over its cases (None when benchmarks are off or it has none)."""
         from harness.run.timing import measure_pair
 
-        cases = self.cases_of(pair)
+        # A case that ran past the timeout would only time out again.
+        cases = [pc for pc in self.cases_of(pair) if pc.id not in self._timed_out]
         if not cases or not self.config.bench:
             return None
         return measure_pair(cases, target, now=self.now, budget_s=self.config.bench_time)
@@ -204,6 +245,7 @@ class Engine:
             "interrupted": interrupted,
             "now": self.now.isoformat(),
             "settings": self.config.public(),
+            "registered_pairs": [p.name for p in self.registry],
             **(extra_run or {}),
         }
         result = RunResult(

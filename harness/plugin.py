@@ -8,6 +8,7 @@ pytest-xdist only the controller assembles results.json and the HTML report.
 
 from __future__ import annotations
 
+import contextlib
 import types
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 from harness.errors import HarnessError
+from harness.run.interrupt import stop_on_signals
 from harness.settings import SETTINGS, HarnessConfig, project_on_path, read_pyproject, resolve
 
 if TYPE_CHECKING:
@@ -107,6 +109,8 @@ def pytest_configure(config: pytest.Config) -> None:
             settings = replace(settings, order_seed=workerinput[ORDER_SEED_INPUT])
         engine = Engine(settings)
         engine.plan()
+        if not hasattr(config, "workerinput"):
+            engine.check_outputs()
     except HarnessError as exc:
         raise pytest.UsageError(f"harness: {exc}") from exc
     session = HarnessSession(config, engine)
@@ -155,6 +159,7 @@ def _ini(config: pytest.Config, key: str) -> Any:
 def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(PLUGIN_KEY, None)
     if session is not None:
+        session.signals.close()
         config.pluginmanager.unregister(session)
         del config.stash[PLUGIN_KEY]
 
@@ -165,10 +170,13 @@ def harness_database(request: pytest.FixtureRequest) -> Iterator[SeededDatabase]
     session: HarnessSession = request.config.stash[PLUGIN_KEY]
     worker = getattr(request.config, "workerinput", {}).get("workerid")
     try:
-        with session.engine.database(worker=worker) as db:
+        with session.engine.database(worker=worker, notify=session.note) as db:
             session.database = session.engine.describe_database(db.target)
             yield db
     except HarnessError as exc:
+        output = getattr(request.config, "workeroutput", None)
+        if output is not None:  # the controller prints it, not only "worker 'gw0' crashed"
+            output["harness_error"] = str(exc)
         pytest.exit(f"harness: {exc}", returncode=2)
 
 
@@ -258,6 +266,15 @@ class HarnessSession:
         self.result: RunResult | None = None  # the run's verdict, once the session finished
         self.published: Published | None = None
         self.problem: str | None = None  # why results.json could not be written
+        # SIGTERM (CI's timeout, docker stop) ends the session as Ctrl-C does: results written.
+        self.signals = contextlib.ExitStack()
+        self.signals.enter_context(stop_on_signals())
+
+    def note(self, line: str) -> None:
+        """A line for the terminal (the janitor's removals, retried connections)."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line)
 
     @property
     def controller(self) -> bool:
@@ -439,6 +456,12 @@ class HarnessSession:
         names = {nodeid.rsplit("::", 1)[-1].split("[", 1)[0] for nodeid in ids}
         self.selected = (self.selected or set()) | (names & {p.name for p in self.engine.pairs})
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        problem = getattr(node, "workeroutput", {}).get("harness_error")
+        if problem and self.problem is None:
+            self.problem = problem  # the first worker's own error line
+
     def pytest_keyboard_interrupt(self) -> None:
         self.interrupted = True
 
@@ -469,7 +492,12 @@ class HarnessSession:
             self.problem = str(exc)
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
             return
-        if not result.gate_passed and session.exitstatus == pytest.ExitCode.OK:
+        if self.problem is not None:  # a worker could not make its database
+            import sys
+
+            print(f"harness: error: {self.problem}", file=sys.stderr)
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        elif not result.gate_passed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

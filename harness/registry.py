@@ -220,7 +220,7 @@ class Pair:
             try:
                 produced = self.cases_func(fx)
                 cases = list(produced) if produced is not None else []
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit() there must not end the run
                 raise RegistrationError.for_pair(
                     self.name,
                     _where(self.cases_func),
@@ -523,7 +523,7 @@ def _import_file(path: Path) -> str:
     except RegistrationError:
         del sys.modules[module_name]
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         del sys.modules[module_name]
         raise RegistrationError(
             f"pair module {path} failed to import: {type(exc).__name__}: {exc}"
@@ -536,7 +536,7 @@ def _import(module_name: str) -> ModuleType:
         return importlib.import_module(module_name)
     except RegistrationError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise RegistrationError(
             f"pair module {module_name} failed to import: {type(exc).__name__}: {exc}"
         ) from exc

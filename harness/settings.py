@@ -23,12 +23,14 @@ from harness.url import ENV_URL
 
 # The reference application's fixture provider (the repository's fixtures/ folder).
 DEFAULT_PROVIDER = "harness.reference.provider:provider"
+# A side that runs this long is stuck, not slow: five minutes.
+DEFAULT_CASE_TIMEOUT = 300.0
 
 
 def positive_int(name: str) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         try:
-            number = int(str(value).strip()) if not isinstance(value, bool) else 0
+            number = int(str(value).strip()) if not isinstance(value, bool | float) else 0
         except ValueError:
             number = 0
         if number < 1:
@@ -41,6 +43,8 @@ def positive_int(name: str) -> Callable[[Any], int]:
 def any_int(name: str) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         try:
+            if isinstance(value, bool | float):  # TOML's 1.7 must not quietly become 1
+                raise ValueError(value)
             return int(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError.bad_value(name, value, "a whole number") from exc
@@ -48,10 +52,21 @@ def any_int(name: str) -> Callable[[Any], int]:
     return parse
 
 
+def text(name: str) -> Callable[[Any], str]:
+    """A string setting: a TOML list or number is refused, never turned into its repr."""
+
+    def parse(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ConfigError.bad_value(name, value, "a string")
+        return value
+
+    return parse
+
+
 def positive_float(name: str) -> Callable[[Any], float]:
     def parse(value: Any) -> float:
         try:
-            number = float(value)
+            number = float(value) if not isinstance(value, bool) else -1.0
         except (TypeError, ValueError):
             number = -1.0
         if not number > 0:
@@ -164,7 +179,7 @@ SETTINGS: tuple[Setting, ...] = (
         "db",
         "database URL: sqlite:///PATH, postgresql://…, mysql://… or container:postgres "
         "(default: $HARNESS_DATABASE_URL, else a SQLite file in a temp dir)",
-        str,
+        text("db"),
         metavar="URL",
         commands=_DB_CMDS,
     ),
@@ -172,7 +187,7 @@ SETTINGS: tuple[Setting, ...] = (
         "pairs",
         "more pair modules to load, on top of [tool.harness] pairs (dotted name, .py path or "
         "folder); repeatable; an empty value (--pairs=) drops the configured ones",
-        str,
+        text("pairs"),
         default=(),
         multiple=True,
         metavar="MODULE_OR_PATH",
@@ -181,7 +196,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "only",
         "run only pairs whose name matches this glob; repeatable",
-        str,
+        text("only"),
         default=(),
         multiple=True,
         metavar="GLOB",
@@ -213,7 +228,7 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="N",
         commands=frozenset({"run"}),
     ),
-    Setting("report_dir", "where reports go", str, default="reports", metavar="DIR"),
+    Setting("report_dir", "where reports go", text("report_dir"), default="reports", metavar="DIR"),
     Setting(
         "bench",
         "measure latency (--no-bench skips it)",
@@ -238,6 +253,14 @@ SETTINGS: tuple[Setting, ...] = (
         metavar="N",
     ),
     Setting(
+        "case_timeout",
+        "seconds a side may run before it is stopped: an error of category timeout",
+        positive_float("--case-timeout"),
+        default=DEFAULT_CASE_TIMEOUT,
+        metavar="SECONDS",
+        commands=frozenset({"run"}),
+    ),
+    Setting(
         "keep_db",
         "keep the scratch database and print its URL",
         boolean("--keep-db"),
@@ -248,7 +271,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "baseline",
         "baseline file of accepted differences",
-        str,
+        text("baseline"),
         default="harness-baseline.json",
         metavar="PATH",
         commands=frozenset({"run"}),
@@ -256,7 +279,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "fixture",
         "fixture provider, module:attribute",
-        str,
+        text("fixture"),
         default=DEFAULT_PROVIDER,
         metavar="MODULE:ATTR",
         commands=frozenset({"run", "seed", "schema-diff", "list", "calibrate"}),
@@ -322,6 +345,7 @@ class HarnessConfig:
     bench: bool = True
     bench_time: float = 0.3
     workers: int = 1
+    case_timeout: float = DEFAULT_CASE_TIMEOUT
     keep_db: bool = False
     baseline: Path | None = Path("harness-baseline.json")
     fixture: str = DEFAULT_PROVIDER
@@ -351,6 +375,7 @@ class HarnessConfig:
             "order_seed": self.order_seed,
             "bench": self.bench,
             "workers": self.workers,
+            "case_timeout": self.case_timeout,
             "max_latency_ratio": self.max_latency_ratio,
             "max_queries": self.max_queries,
             "max_query_ratio": self.max_query_ratio,
@@ -396,6 +421,14 @@ def read_pyproject(start: Path | None = None) -> tuple[dict[str, Any], Path | No
                 data = tomllib.loads(candidate.read_text(encoding="utf-8"))
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"{candidate}: not valid TOML ({exc}); fix the file") from exc
+            except UnicodeDecodeError as exc:
+                raise ConfigError(
+                    f"{candidate}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+                ) from exc
+            except OSError as exc:
+                raise ConfigError(
+                    f"{candidate}: cannot be read ({exc.strerror}); check it"
+                ) from exc
             section = data.get("tool", {}).get("harness", {})
             if not isinstance(section, dict):
                 raise ConfigError(f"{candidate}: [tool.harness] must be a table")
@@ -459,7 +492,13 @@ def resolve(
             raw, source = _added_pairs(setting, surfaces)
         else:
             raw, source = _first_given(setting, surfaces)
-        values[setting.name] = _parse(setting, raw)
+        try:
+            values[setting.name] = _parse(setting, raw)
+        except ConfigError as exc:
+            if source == "from [tool.harness]":
+                where = project_file or "pyproject.toml"
+                raise ConfigError(f"{where}: [tool.harness] {setting.name}: {exc}") from exc
+            raise
         sources[setting.name] = source
     if values["include_default_pairs"] is None:
         # The reference application's pairs belong to the reference application's fixture.
@@ -480,6 +519,7 @@ def resolve(
         bench=values["bench"],
         bench_time=values["bench_time"],
         workers=values["workers"],
+        case_timeout=values["case_timeout"],
         keep_db=values["keep_db"],
         baseline=(base / baseline)
         if baseline and not Path(baseline).is_absolute()

@@ -1,16 +1,22 @@
 """Database URLs as users give them: parsed, rebuilt for a scratch database, and masked.
 
-``str(DatabaseURL)`` masks the password; nothing else prints it. ``resolve_url`` applies the
+Server URLs are parsed and rebuilt with SQLAlchemy's ``make_url`` (which takes a password with
+``#``, ``?`` or ``/`` in it as written, and percent-decodes it), so what is masked is exactly what
+is used. ``str(DatabaseURL)`` and :func:`mask_url` render with
+``render_as_string(hide_password=True)`` and also mask a password given in the query string
+(``?password=…``); nothing else prints a URL. ``resolve_url`` applies the
 ``HARNESS_DATABASE_URL`` fallback.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import DatabaseError
 
@@ -19,7 +25,7 @@ if TYPE_CHECKING:
 
 
 ENV_URL = "HARNESS_DATABASE_URL"
-
+MASK = "***"
 
 _SCHEMES = {
     "sqlite": "sqlite",
@@ -31,6 +37,8 @@ _SCHEMES = {
     "mysql+pymysql": "mysql",
     "mariadb+pymysql": "mysql",
 }
+# Query-string keys that carry a secret (libpq's and PyMySQL's spellings).
+_SECRET_KEYS = frozenset({"password", "passwd", "pass", "pwd", "sslpassword"})
 
 
 @dataclass(frozen=True)
@@ -45,31 +53,34 @@ class DatabaseURL:
     password: str | None = field(default=None, repr=False)
     database: str | None = None
     path: Path | None = None  # sqlite
-    query: str = ""
+    query: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    scheme: str = ""
 
     def __str__(self) -> str:
-        return mask_url(self.raw)
+        if self.dialect in ("sqlite", "container"):
+            return mask_url(self.raw)
+        return _render(self._url(self.scheme), hide=True)
 
     def with_database(self, name: str) -> DatabaseURL:
         """The same server and credentials, another database."""
-        return DatabaseURL(
-            dialect=self.dialect,
-            raw=_build_raw(self, name),
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password,
-            database=name,
-            query=self.query,
-        )
+        rebuilt = self._url(self.scheme).set(database=name)
+        return replace(self, raw=_render(rebuilt, hide=False), database=name)
 
     def sqlalchemy_url(self) -> URL:
+        """The URL SQLAlchemy connects with (psycopg 3 or PyMySQL as the driver)."""
         from sqlalchemy.engine import URL
 
         if self.dialect == "sqlite":
             return URL.create("sqlite", database=str(self.path))
         drivername = "postgresql+psycopg" if self.dialect == "postgresql" else "mysql+pymysql"
-        query: dict[str, str] = {"charset": "utf8mb4"} if self.dialect == "mysql" else {}
+        url = self._url(drivername)
+        if self.dialect == "mysql":
+            url = url.update_query_dict({"charset": "utf8mb4"})
+        return url
+
+    def _url(self, drivername: str) -> URL:
+        from sqlalchemy.engine import URL
+
         return URL.create(
             drivername,
             username=self.user,
@@ -77,31 +88,52 @@ class DatabaseURL:
             host=self.host,
             port=self.port,
             database=self.database,
-            query=query,
+            query=dict(self.query),
         )
 
 
-def _build_raw(url: DatabaseURL, database: str) -> str:
-    scheme = "postgresql" if url.dialect == "postgresql" else "mysql"
-    auth = ""
-    if url.user:
-        auth = url.user + (":" + url.password if url.password else "") + "@"
-    port = f":{url.port}" if url.port else ""
-    query = f"?{url.query}" if url.query else ""
-    return f"{scheme}://{auth}{url.host or 'localhost'}{port}/{database}{query}"
+def _render(url: URL, *, hide: bool) -> str:
+    if hide and any(k.lower() in _SECRET_KEYS for k in url.query):
+        url = url.update_query_dict({k: MASK for k in url.query if k.lower() in _SECRET_KEYS})
+        return url.render_as_string(hide_password=True).replace("=%2A%2A%2A", "=" + MASK)
+    return url.render_as_string(hide_password=hide)
+
+
+# For text that make_url cannot parse: anything between "://user:" and the last "@" is secret.
+_USERINFO = re.compile(r"(://[^:/@]*:)(.*)@")
+_QUERY_SECRET = re.compile(r"([?&](?:" + "|".join(sorted(_SECRET_KEYS)) + r")=)[^&#]*", re.I)
+
+
+def _quote_userinfo(url: str) -> str:
+    """``url`` with the password's ``@ / ? #`` percent-encoded, as users often leave them.
+
+    The user part ends at the last ``@`` before the query string, as in ``urlsplit``; the
+    password is what follows the first ``:`` in it.
+    """
+    scheme, sep, rest = url.partition("://")
+    head = rest.split("?", 1)[0]
+    at = head.rfind("@")
+    if not sep or at < 0:
+        return url
+    user, colon, password = rest[:at].partition(":")
+    if not colon:
+        return url
+    safe = re.sub(r"[@/?#]", lambda m: f"%{ord(m.group()):02X}", password)
+    return f"{scheme}://{user}:{safe}{rest[at:]}"
 
 
 def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if parts.password is None:
+    """``url`` with any password replaced by ``***``: in the user part and in the query string."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if url.startswith(("sqlite:", "container:")):
         return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return parts._replace(netloc=f"{user}:***@{netloc[1]}").geturl()
+    try:
+        return _render(make_url(_quote_userinfo(url)), hide=True)
+    except (ArgumentError, ValueError):
+        masked = _USERINFO.sub(lambda m: m.group(1) + MASK + "@", url)
+        return _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, masked)
 
 
 def parse_url(url: str) -> DatabaseURL:
@@ -122,20 +154,25 @@ def parse_url(url: str) -> DatabaseURL:
                 f"--db {url}: give a file path (sqlite:///PATH); both ORMs need a file to share"
             )
         return DatabaseURL(dialect="sqlite", raw=url, path=Path(path))
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise DatabaseError(f"--db {mask_url(url)}: {exc}; fix the URL") from exc
+        parsed = make_url(_quote_userinfo(url))
+        port = parsed.port
+    except (ArgumentError, ValueError) as exc:
+        problem = " ".join(str(exc).replace(url, mask_url(url)).split())
+        raise DatabaseError(f"--db {mask_url(url)}: {problem}; fix the URL") from exc
     return DatabaseURL(
         dialect=dialect,
         raw=url,
-        host=parts.hostname or "localhost",
+        host=parsed.host or "localhost",
         port=port,
-        user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        database=(parts.path.lstrip("/") or None),
-        query=parts.query,
+        user=parsed.username,
+        password=parsed.password if parsed.password is None else str(parsed.password),
+        database=parsed.database or None,
+        query=MappingProxyType(dict(parsed.query)),
+        scheme=scheme.lower(),
     )
 
 

@@ -25,6 +25,7 @@ def every_setting_changed(tmp: Path) -> HarnessConfig:
         bench=False,
         bench_time=0.7,
         workers=3,
+        case_timeout=12.5,
         keep_db=True,
         baseline=tmp / "accepted.json",
         fixture="my_app.shadow:provider",

@@ -87,15 +87,26 @@ def instrument_engine(engine: Any, log: StatementLog) -> None:
 def peewee_database_class(base: Any) -> Any:
     """A subclass of the peewee database class ``base`` whose statements go to a log.
 
-    The instance takes an extra keyword, ``harness_log``. Subclassing keeps every behaviour of
-    the user's database class; only ``execute_sql`` is wrapped.
+    The instance takes extra keywords: ``harness_log``, and ``harness_on_connect`` (called with
+    each new DB-API connection). Subclassing keeps every behaviour of the user's database class;
+    only ``execute_sql`` and peewee's connection hook are wrapped.
     """
 
     def __init__(
-        self: Any, *args: Any, harness_log: StatementLog | None = None, **kwargs: Any
+        self: Any,
+        *args: Any,
+        harness_log: StatementLog | None = None,
+        harness_on_connect: Any = None,
+        **kwargs: Any,
     ) -> None:
         self.harness_log = harness_log or StatementLog()
+        self.harness_on_connect = harness_on_connect
         base.__init__(self, *args, **kwargs)
+
+    def _initialize_connection(self: Any, conn: Any) -> None:
+        base._initialize_connection(self, conn)
+        if self.harness_on_connect is not None:
+            self.harness_on_connect(conn)
 
     def execute_sql(self: Any, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
         log: StatementLog = self.harness_log
@@ -108,7 +119,13 @@ def peewee_database_class(base: Any) -> Any:
         return cursor
 
     return type(
-        f"Captured{base.__name__}", (base,), {"__init__": __init__, "execute_sql": execute_sql}
+        f"Captured{base.__name__}",
+        (base,),
+        {
+            "__init__": __init__,
+            "execute_sql": execute_sql,
+            "_initialize_connection": _initialize_connection,
+        },
     )
 
 

@@ -18,13 +18,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import secrets
-import tempfile
-from collections.abc import Iterator
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from harness.database import janitor
 from harness.database.connect import classify_connection_error
+from harness.database.faults import transient
 from harness.database.target import Target, is_harness_sqlite, require_driver
 from harness.errors import DatabaseError
 from harness.url import DatabaseURL, parse_url
@@ -39,36 +44,52 @@ def open_target(
     *,
     keep: bool = False,
     suffix: str | None = None,
+    statement_timeout: float | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Iterator[Target]:
     """Yield a :class:`Target` on a fresh, empty scratch database for ``url``.
 
     ``url`` None means a SQLite file in a temporary folder. ``suffix`` is appended to the scratch
     database's name (pytest-xdist passes the worker id). ``keep`` leaves the scratch database
-    in place instead of dropping it at the end.
+    in place instead of dropping it at the end. ``statement_timeout`` (seconds) makes the
+    server stop any statement of the sides that runs longer. ``notify`` is told, in one line
+    each, what the janitor removed first and which connection attempts are retried.
     """
+    say = notify or (lambda line: None)
     spec = parse_url(url) if url else None
+    swept = janitor.sweep_temp()
+    if swept.dropped:
+        say(f"harness: removed {len(swept.dropped)} temporary folder(s) of runs that are gone")
     if spec is None:
-        with tempfile.TemporaryDirectory(prefix="harness-") as tmp:
-            path = Path(tmp) / f"fixture{'-' + suffix if suffix else ''}.sqlite3"
+        tmp = janitor.make_temp_dir()
+        try:
+            path = tmp / f"fixture{'-' + suffix if suffix else ''}.sqlite3"
             target = Target(
-                DatabaseURL(dialect="sqlite", raw=f"sqlite:///{path}", path=path), scratch=True
+                DatabaseURL(dialect="sqlite", raw=f"sqlite:///{path}", path=path),
+                scratch=True,
+                statement_timeout=statement_timeout,
             )
             try:
                 yield target
             finally:
                 target.close()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         return
     if spec.dialect == "sqlite":
-        yield from _sqlite_target(spec, suffix)
+        yield from _sqlite_target(spec, suffix, statement_timeout)
         return
+    server = ServerOptions(keep, suffix, statement_timeout, say)
     if spec.dialect == "container":
-        with _container_server(keep=keep) as server:
-            yield from _server_target(server, keep=keep, suffix=suffix)
+        with _container_server(keep=keep) as container:
+            yield from _server_target(container, server)
         return
-    yield from _server_target(spec, keep=keep, suffix=suffix)
+    yield from _server_target(spec, server)
 
 
-def _sqlite_target(spec: DatabaseURL, suffix: str | None) -> Iterator[Target]:
+def _sqlite_target(
+    spec: DatabaseURL, suffix: str | None, statement_timeout: float | None
+) -> Iterator[Target]:
     assert spec.path is not None
     path = spec.path
     if suffix:
@@ -82,7 +103,9 @@ def _sqlite_target(spec: DatabaseURL, suffix: str | None) -> Iterator[Target]:
         path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
     target = Target(
-        DatabaseURL(dialect="sqlite", raw=f"sqlite:///{path}", path=path), scratch=False
+        DatabaseURL(dialect="sqlite", raw=f"sqlite:///{path}", path=path),
+        scratch=False,
+        statement_timeout=statement_timeout,
     )
     try:
         yield target
@@ -98,32 +121,57 @@ def scratch_name(suffix: str | None = None) -> str:
     return name
 
 
-def _server_target(spec: DatabaseURL, *, keep: bool, suffix: str | None) -> Iterator[Target]:
-    name = scratch_name(suffix)
+@dataclass(frozen=True)
+class ServerOptions:
+    """How a scratch database on a server is made: kept or not, its suffix, limits, notes."""
+
+    keep: bool
+    suffix: str | None
+    statement_timeout: float | None
+    notify: Callable[[str], None]
+
+
+def _server_target(spec: DatabaseURL, options: ServerOptions) -> Iterator[Target]:
+    name = scratch_name(options.suffix)
     admin = _admin_engine(spec)
     try:
-        _execute_admin(admin, spec, _create_sql(spec.dialect, name))
-        target = Target(spec.with_database(name), scratch=True)
+        swept = sweep_server(spec, admin=admin, notify=options.notify)
+        if swept.dropped:
+            options.notify(
+                f"harness: dropped {len(swept.dropped)} scratch database(s) of runs that are gone: "
+                + ", ".join(swept.dropped)
+            )
+        _execute_admin(admin, spec, janitor.create_sql(spec.dialect, name, janitor.Owner.current()))
+        target = Target(
+            spec.with_database(name), scratch=True, statement_timeout=options.statement_timeout
+        )
         try:
             yield target
         finally:
             target.close()
-            if not keep:
-                _execute_admin(admin, spec, _drop_sql(spec.dialect, name))
+            if options.keep:
+                _execute_admin(admin, spec, [janitor.keep_sql(spec.dialect, name)])
+            else:
+                _execute_admin(admin, spec, [janitor.drop_sql(spec.dialect, name)])
     finally:
         admin.dispose()
 
 
-def _create_sql(dialect: str, name: str) -> str:
-    if dialect == "postgresql":
-        return f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"
-    return f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
-
-
-def _drop_sql(dialect: str, name: str) -> str:
-    if dialect == "postgresql":
-        return f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    return f"DROP DATABASE IF EXISTS `{name}`"
+def sweep_server(
+    spec: DatabaseURL, *, admin: Engine | None = None, notify: Callable[[str], None] | None = None
+) -> janitor.Sweep:
+    """Drop the scratch databases on ``spec``'s server whose owning run is gone."""
+    engine = admin or _admin_engine(spec)
+    try:
+        rows = _execute_admin(engine, spec, [janitor.list_sql(spec.dialect)], notify=notify)
+        found = janitor.orphans(rows)
+        if found.dropped:
+            drops = [janitor.drop_sql(spec.dialect, name) for name in found.dropped]
+            _execute_admin(engine, spec, drops)
+        return found
+    finally:
+        if admin is None:
+            engine.dispose()
 
 
 def _admin_engine(spec: DatabaseURL) -> Engine:
@@ -136,19 +184,58 @@ def _admin_engine(spec: DatabaseURL) -> Engine:
     return create_engine(spec.sqlalchemy_url(), poolclass=NullPool, isolation_level="AUTOCOMMIT")
 
 
-def _execute_admin(engine: Engine, spec: DatabaseURL, sql: str) -> None:
+# Connecting is retried on failures that pass (too many connections, a server starting up):
+# 4 attempts, 0.25 s, 0.5 s and 1 s apart (with jitter), each retry reported.
+CONNECT_ATTEMPTS = 4
+CONNECT_BACKOFF_S = 0.25
+
+
+def _execute_admin(
+    engine: Engine,
+    spec: DatabaseURL,
+    statements: list[str],
+    *,
+    notify: Callable[[str], None] | None = None,
+) -> list[tuple[Any, ...]]:
+    """Run ``statements`` on one admin connection; the rows of the last one (if it has rows)."""
     from sqlalchemy import exc as sa_exc
 
+    conn = _connect(engine, spec, notify)
+    rows: list[tuple[Any, ...]] = []
     try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(sql)
+        for sql in statements:
+            result = conn.exec_driver_sql(sql)
+            rows = [tuple(r) for r in result] if result.returns_rows else []
     except sa_exc.OperationalError as exc:
         raise DatabaseError.unreachable(str(spec), classify_connection_error(exc)) from exc
     except sa_exc.DBAPIError as exc:
+        words = sql.split(" ", 3)
         raise DatabaseError(
-            f"{spec}: the server refused `{sql.split(' ', 3)[0]} {sql.split(' ', 3)[1]}` ({_reason(exc)}); "
+            f"{spec}: the server refused `{words[0]} {words[1]}` ({_reason(exc)}); "
             "the user needs the right to create databases"
         ) from exc
+    finally:
+        conn.close()
+    return rows
+
+
+def _connect(engine: Engine, spec: DatabaseURL, notify: Callable[[str], None] | None) -> Any:
+    from sqlalchemy import exc as sa_exc
+
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        try:
+            return engine.connect()
+        except sa_exc.DBAPIError as exc:
+            if attempt == CONNECT_ATTEMPTS or not transient(exc):
+                raise DatabaseError.unreachable(str(spec), _reason(exc)) from exc
+            delay = CONNECT_BACKOFF_S * 2 ** (attempt - 1) * random.uniform(0.8, 1.2)
+            if notify is not None:
+                notify(
+                    f"harness: connecting to {spec} failed ({_reason(exc)}); "
+                    f"retry {attempt + 1} of {CONNECT_ATTEMPTS} in {delay:.2f}s"
+                )
+            time.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 def _reason(exc: BaseException) -> str:

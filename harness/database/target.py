@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.database.capture import StatementLog, instrument_engine, peewee_database_class
+from harness.database.faults import canceller, mysql_limit_sql, session_limits
 from harness.errors import DatabaseError
 from harness.url import DatabaseURL
 
@@ -23,19 +25,28 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from harness.records import SchemaKeys
+    from harness.run.watchdog import Watchdog
 
 # 'HRNS': marks a SQLite file as a harness fixture, so an existing file is replaced only then.
 SQLITE_APPLICATION_ID = 0x48524E53
 
 _DRIVERS = {"postgresql": ("psycopg", "postgres"), "mysql": ("pymysql", "mysql")}
+# SQLite asks the progress handler every this many virtual-machine steps: cheap, and prompt.
+PROGRESS_STEPS = 10_000
 
 
 class Target:
     """A live fixture database, reachable from both ORMs, with a statement log per side."""
 
-    def __init__(self, url: DatabaseURL, *, scratch: bool) -> None:
+    def __init__(
+        self, url: DatabaseURL, *, scratch: bool, statement_timeout: float | None = None
+    ) -> None:
         self.url = url
         self.scratch = scratch
+        # The server stops a statement running longer (``case_timeout``); None: no limit.
+        self.statement_timeout = statement_timeout
+        # The runner's watchdog over each side (``case_timeout``); SQLite's progress handler asks it.
+        self.watchdog: Watchdog | None = None
         self.legacy_log = StatementLog()
         self.new_log = StatementLog()
         self.primary_keys: dict[str, tuple[str, ...]] = {}  # by table, read once (writing pairs)
@@ -59,7 +70,7 @@ class Target:
     def engine(self) -> Engine:
         """The new side's SQLAlchemy engine (statements recorded in ``new_log``)."""
         if self._engine is None:
-            self._engine = _create_engine(self.url)
+            self._engine = _create_engine(self.url, self)
             instrument_engine(self._engine, self.new_log)
         return self._engine
 
@@ -72,8 +83,53 @@ class Target:
                 # peewee marks JSON values differently on MariaDB (no CAST … AS JSON there).
                 with self.engine.connect():
                     mariadb = bool(getattr(self.engine.dialect, "is_mariadb", False))
-            self._legacy_db = _create_peewee(self.url, self.legacy_log, mariadb=mariadb)
+            self._legacy_db = _create_peewee(self, mariadb=mariadb)
         return self._legacy_db
+
+    def on_connect(self, dbapi_connection: Any) -> None:
+        """Limits every new connection of either side gets (SQLite: the progress handler)."""
+        if self.statement_timeout is None:
+            return
+        if self.url.dialect == "sqlite":
+            dbapi_connection.set_progress_handler(self._progress, PROGRESS_STEPS)
+        elif self.url.dialect == "mysql":
+            mariadb = "mariadb" in str(dbapi_connection.get_server_info()).lower()
+            with contextlib.closing(dbapi_connection.cursor()) as cursor:
+                cursor.execute(mysql_limit_sql(self.statement_timeout, mariadb=mariadb))
+
+    def _progress(self) -> int:
+        dog = self.watchdog
+        return 1 if dog is not None and dog.expired() else 0
+
+    def canceller(self, side: str) -> Callable[[], None] | None:
+        """How the watchdog stops the statement ``side`` is running (from its own thread)."""
+        if side == "legacy":
+            db = self._legacy_db
+            conn = None if db is None or db.is_closed() else _peewee_conn(db)
+        else:
+            held = self._new_connection
+            conn = None if held is None or held.closed else held.connection.dbapi_connection
+        return canceller(self.url.dialect, conn, self.raw_connection)
+
+    def reset_connections(self) -> None:
+        """Drop both sides' connections, whatever state they are in; the next case reconnects.
+
+        After a timeout or a lost connection neither can be trusted: a cancelled statement may
+        still be unwinding, and a killed backend takes the other side's connection too.
+        """
+        db = self._legacy_db
+        if db is not None:
+            conn = None if db.is_closed() else _peewee_conn(db)
+            db.dispose()  # forget it, open transactions included
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+        held, self._new_connection = self._new_connection, None
+        if held is not None:
+            with contextlib.suppress(Exception):
+                held.invalidate()
+            with contextlib.suppress(Exception):
+                held.close()
 
     def raw_connection(self) -> Any:
         """A new DB-API connection of the driver itself, outside any pool; the caller closes it."""
@@ -104,14 +160,20 @@ class Target:
         return conn
 
     def close(self) -> None:
-        """Close every connection the harness holds to this database."""
-        if self._legacy_db is not None:
-            self._legacy_db.close()
-        if self._new_connection is not None:
-            self._new_connection.close()
-            self._new_connection = None
+        """Close every connection the harness holds to this database, whatever state it is in.
+
+        Never raises: a side that closed or broke its connection must not stop the scratch
+        database from being dropped.
+        """
+        self.reset_connections()
         if self._engine is not None:
-            self._engine.dispose()
+            with contextlib.suppress(Exception):
+                self._engine.dispose()
+
+
+def _peewee_conn(db: Any) -> Any:
+    """The DB-API connection peewee holds for this thread (its ``connection()`` would open one)."""
+    return db._state.conn
 
 
 def require_driver(dialect: str) -> None:
@@ -123,12 +185,18 @@ def require_driver(dialect: str) -> None:
             raise DatabaseError.missing_driver(dialect, module, extra) from exc
 
 
-def _create_engine(url: DatabaseURL) -> Engine:
+def _create_engine(url: DatabaseURL, target: Target) -> Engine:
     from sqlalchemy import create_engine, event
 
     require_driver(url.dialect)
-    engine = create_engine(url.sqlalchemy_url())
+    connect_args = session_limits(url.dialect, target.statement_timeout, mariadb=None)
+    engine = create_engine(url.sqlalchemy_url(), connect_args=connect_args)
     _fixed_text_savepoints(engine.dialect)
+
+    @event.listens_for(engine, "connect")
+    def _limits(dbapi_connection: Any, _record: Any) -> None:
+        target.on_connect(dbapi_connection)
+
     if url.dialect == "sqlite":
         # pysqlite's own transaction handling defers BEGIN; take control so a side's
         # transaction (and its rollback) covers every statement, reads included.
@@ -182,17 +250,22 @@ def _execute_fixed(conn: Any, sql: str) -> None:
         conn.exec_driver_sql(sql)
 
 
-def _create_peewee(
-    url: DatabaseURL, log: StatementLog, *, mariadb: bool = False
-) -> peewee.Database:
+def _create_peewee(target: Target, *, mariadb: bool = False) -> peewee.Database:
     import peewee
 
+    url, log = target.url, target.legacy_log
     require_driver(url.dialect)
     if url.dialect == "sqlite":
         cls = peewee_database_class(peewee.SqliteDatabase)
-        return cls(str(url.path), pragmas={"foreign_keys": 1}, harness_log=log)
+        return cls(
+            str(url.path),
+            pragmas={"foreign_keys": 1},
+            harness_log=log,
+            harness_on_connect=target.on_connect,
+        )
     common = {"host": url.host, "port": url.port, "user": url.user, "password": url.password}
     common = {k: v for k, v in common.items() if v is not None}
+    common.update(session_limits(url.dialect, target.statement_timeout, mariadb=mariadb))
     if url.dialect == "postgresql":
         cls = peewee_database_class(peewee.PostgresqlDatabase)
         return cls(url.database, prefer_psycopg3=True, harness_log=log, **common)

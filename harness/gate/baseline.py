@@ -237,8 +237,10 @@ def apply_baseline(result: RunResult, baseline: Baseline) -> RunResult:
     """Mark the cases ``baseline`` accepts, and fail the gate on its stale entries.
 
     An entry is stale when its case now passes (the difference disappeared) or differs in
-    another way (the difference changed), or when its pair ran but has no such case any more.
-    Entries of pairs this run did not reach (``--only``, skipped, interrupted) are left alone.
+    another way (the difference changed), when its pair ran but has no such case any more, or
+    when its pair is no longer registered at all (``run.registered_pairs`` of the result).
+    Entries of registered pairs this run did not reach (``--only``, skipped, interrupted) are
+    left alone.
     """
     stale: list[StaleEntry] = []
     accepted = 0
@@ -264,11 +266,16 @@ def apply_baseline(result: RunResult, baseline: Baseline) -> RunResult:
                 stale.append(_stale(entry, f"the difference changed (now: {_summary(case)})"))
                 cases.append(replace(case, accepted=None))
         pairs.append(replace(pair, cases=tuple(cases)))
+    registered = _registered(result)
     if not result.run.get("interrupted"):
         ran = {p.name for p in result.pairs if p.cases}
         for entry in baseline:
             if entry.key not in seen and entry.pair in ran:
                 stale.append(_stale(entry, "the case no longer exists"))
+    if registered is not None:
+        for entry in baseline:
+            if entry.pair not in registered:
+                stale.append(_stale(entry, "no pair of that name is registered any more"))
     reasons = [
         f"baseline entry {s.entry} is stale: {s.why}; run `harness baseline update`" for s in stale
     ]
@@ -287,6 +294,12 @@ def apply_baseline(result: RunResult, baseline: Baseline) -> RunResult:
     )
 
 
+def _registered(result: RunResult) -> set[str] | None:
+    """Every pair name the run's modules registered (None: a results file from before that)."""
+    names = result.run.get("registered_pairs")
+    return set(names) if isinstance(names, list) else None
+
+
 def _stale(entry: BaselineEntry, why: str) -> StaleEntry:
     return StaleEntry(entry=entry.name, pair=entry.pair, case=entry.case, why=why)
 
@@ -297,7 +310,8 @@ def update_baseline(
     """Rewrite the baseline at ``path`` to accept the run's current mismatches and errors.
 
     Unchanged entries keep their reasons; new or changed ones get ``reason`` (else a TODO that
-    says to write one). Entries of pairs this run did not reach are kept as they are.
+    says to write one). Entries of pairs this run did not reach are kept as they are, unless
+    no pair of that name is registered any more: those are dropped.
     Returns ``(added, kept, removed)``; a changed entry counts as one removed and one added.
     """
     path = Path(path)
@@ -319,7 +333,14 @@ def update_baseline(
                     pair.name, case.label, fp, _summary(case), reason or DEFAULT_REASON
                 )
                 added += 1
-    untouched = [e for e in old if e.pair not in reached and e.key not in entries]
+    registered = _registered(result)
+    untouched = [
+        e
+        for e in old
+        if e.pair not in reached
+        and e.key not in entries
+        and (registered is None or e.pair in registered)
+    ]
     for entry in untouched:
         entries[entry.key] = entry
     removed = len(old) - kept - len(untouched)

@@ -31,7 +31,7 @@ from harness.paths import steps
 from harness.records import CaseResult, PairResult, RunResult, SideSummary
 from harness.report.chart import chart_rows
 from harness.report.filters import canonical, clip, counted, dump, ms, num, ratio, short
-from harness.report.results_file import read_results
+from harness.report.results_file import read_results, write_atomic
 
 if TYPE_CHECKING:
     import jinja2
@@ -111,9 +111,8 @@ def render_report(result: RunResult, *, out_dir: Path) -> Path:
         script_hash=f"sha256-{digest}",
         style=Markup(style),
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
-    path.write_text(html, encoding="utf-8")
+    write_atomic(path, html)
     return path
 
 

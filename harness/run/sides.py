@@ -9,6 +9,7 @@ candidate's exception).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import time
@@ -22,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 from harness.clock import NOW
 from harness.compare.categories import classify
 from harness.compare.judge import judge
+from harness.database.faults import connection_lost, timed_out
 from harness.errors import NormalizationError
 from harness.normalize.walk import normalize_rows
 from harness.records import CaseResult, CaseWarning, Observation, RowChanges, Side, SideError
 from harness.registry import Context, PlannedCase
 from harness.run.snapshot import diff_snapshots, schema_keys, snapshot
+from harness.run.watchdog import CaseTimeout
 
 if TYPE_CHECKING:
     from harness.database.target import Target
@@ -78,14 +81,26 @@ class SideTransaction:
     statement log records. A class, not a generator: it frames every side of every case.
     """
 
-    __slots__ = ("_conn", "_session", "_trans", "_txn", "ctx", "side", "target")
+    __slots__ = ("_conn", "_session", "_trans", "_txn", "broken", "ctx", "side", "target")
 
     def __init__(self, target: Target, side: Side, ctx: Context) -> None:
         self.target = target
         self.side = side
         self.ctx = ctx
+        self.broken = False  # the connections cannot be trusted: reset them instead of rolling back
 
     def __enter__(self) -> Callable[[str], tuple[list[str], list[tuple[Any, ...]]]]:
+        try:
+            return self._begin()
+        except Exception as exc:
+            if not connection_lost(exc):
+                raise
+        # The connection died between cases (a killed backend): that is no fault of this
+        # case, so reconnect both sides and begin once more.
+        self.target.reset_connections()
+        return self._begin()
+
+    def _begin(self) -> Callable[[str], tuple[list[str], list[tuple[Any, ...]]]]:
         if self.side == "legacy":
             db = self.target.legacy_db
             if db.is_closed():
@@ -102,12 +117,16 @@ class SideTransaction:
             )
             self._session.connection()  # send the SAVEPOINT now, before a side is observed
         except BaseException:
-            self._trans.rollback()
+            with contextlib.suppress(Exception):  # a lost connection cannot roll back
+                self._trans.rollback()
             raise
         self.ctx.session = self._session
         return self._run_new
 
     def __exit__(self, *exc: object) -> None:
+        if self.broken:
+            self.target.reset_connections()
+            return
         if self.side == "legacy":
             db = self.target.legacy_db
             if db.transaction_depth() == 1:
@@ -149,33 +168,51 @@ def side_context(planned: PlannedCase, side: Side, now: datetime) -> Context:
 
 
 def observe(planned: PlannedCase, side: Side, target: Target, now: datetime) -> Observation:
-    """Run one side of a case in a rolled-back transaction and record what it did."""
+    """Run one side of a case in a rolled-back transaction and record what it did.
+
+    Whatever the side raises is its error, ``SystemExit`` and a timeout included (only Ctrl-C
+    and SIGTERM stop the run). After a timeout or a lost connection both sides' connections
+    are reset, so the next case starts on fresh ones.
+    """
     pair = planned.pair
     rules = planned.rules
     func = pair.sides[side]
     ctx = side_context(planned, side, now)
     log = target.legacy_log if side == "legacy" else target.new_log
     watch = pair.options.watch if pair.options.writes else ()
+    dog = target.watchdog
     elapsed = 0.0
+    fired = False
     statements: tuple[Any, ...] = ()
     caught: list[warnings.WarningMessage] = []
     try:
-        with SideTransaction(target, side, ctx) as run_sql:
+        txn = SideTransaction(target, side, ctx)
+        with txn as run_sql:
             before = snapshot(target, run_sql, watch) if watch else None
             wall_start = datetime.now(UTC) if watch else None
+            guard: Any = dog.watch(target.canceller(side)) if dog is not None else _UNWATCHED
             recorded = log.start()
             started = time.perf_counter()
             try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    value = func(ctx, **planned.case.params)
-            finally:
-                elapsed = (time.perf_counter() - started) * 1000.0
-                log.stop()
-                statements = tuple(recorded)
-            canonical, flat_bools = normalize_rows(value, keys=rules.keys)
-            if pair.normalize_hook is not None:
-                canonical, flat_bools = pair.normalize_hook(canonical), None
+                with guard:
+                    try:
+                        with warnings.catch_warnings(record=True) as caught:
+                            warnings.simplefilter("always")
+                            value = func(ctx, **planned.case.params)
+                    finally:
+                        elapsed = (time.perf_counter() - started) * 1000.0
+                        log.stop()
+                        statements = tuple(recorded)
+                    canonical, flat_bools = normalize_rows(value, keys=rules.keys)
+                    if pair.normalize_hook is not None:
+                        canonical, flat_bools = pair.normalize_hook(canonical), None
+                if guard is not _UNWATCHED and guard.fired:  # it swallowed the cancellation
+                    raise CaseTimeout(f"ran longer than the case timeout ({guard.dog.timeout:g}s)")
+            except BaseException as exc:
+                fired = guard is not _UNWATCHED and guard.fired
+                if fired or connection_lost(exc):
+                    txn.broken = True
+                raise
             changes = None
             if watch:
                 wall_end = datetime.now(UTC)
@@ -195,13 +232,11 @@ def observe(planned: PlannedCase, side: Side, target: Target, now: datetime) -> 
             statements=statements,
             warnings=_warnings(side, caught),
         )
-    except Exception as exc:
+    except (Exception, SystemExit, CaseTimeout) as exc:
+        category = _category(exc, fired, target) or classify(exc, rules.errors)
+        error = _side_error(side, exc, log.last_sql, category=category)
         return Observation(
-            side,
-            error=_side_error(side, exc, log.last_sql, category=classify(exc, rules.errors)),
-            ms=elapsed,
-            statements=statements,
-            warnings=_warnings(side, caught),
+            side, error=error, ms=elapsed, statements=statements, warnings=_warnings(side, caught)
         )
     return Observation(
         side,
@@ -226,8 +261,21 @@ def _warnings(side: Side, caught: list[warnings.WarningMessage]) -> tuple[CaseWa
     )
 
 
+_UNWATCHED = contextlib.nullcontext()
+
+
+def _category(exc: BaseException, fired: bool, target: Target) -> str | None:
+    """``timeout`` or ``connection_lost`` where this runner knows it; else None (not known here)."""
+    if fired or isinstance(exc, CaseTimeout) or timed_out(exc):
+        return "timeout"
+    if connection_lost(exc):
+        target.reset_connections()  # lost outside the side's own call: its begin or rollback
+        return "connection_lost"
+    return None
+
+
 def _side_error(
-    side: Side, exc: BaseException, sql: str | None, *, category: str | None
+    side: Side, exc: BaseException, sql: str | None, *, category: str | None = None
 ) -> SideError:
     statement = getattr(exc, "statement", None) or sql
     lines = traceback.format_exception(exc)
@@ -236,6 +284,10 @@ def _side_error(
     if len(tb_lines) > TRACEBACK_LINES:
         tb_lines = ["…", *tb_lines[-TRACEBACK_LINES:]]
     message = " ".join(str(getattr(exc, "orig", None) or exc).split()) or type(exc).__name__
+    if isinstance(exc, SystemExit):
+        message = f"the side called sys.exit({exc.code!r}); the run goes on"
+    if category == "timeout" and not isinstance(exc, CaseTimeout):
+        message = f"stopped at the case timeout: {message}"
     return SideError(
         side=side,
         type=type(exc).__name__,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from harness.gate.latency import MAX_ROUNDS, latency_from_samples
 from harness.records import Latency, Side
 from harness.run.sides import SideTransaction, side_context
+from harness.run.watchdog import CaseTimeout
 
 if TYPE_CHECKING:
     from harness.database.target import Target
@@ -133,7 +134,22 @@ def time_side(planned: PlannedCase, side: Side, target: Target, now: datetime) -
     """Seconds one side of a case takes, its transaction set-up and rollback excluded."""
     ctx = side_context(planned, side, now)
     func = planned.pair.sides[side]
-    with SideTransaction(target, side, ctx):
-        started = time.perf_counter()
-        func(ctx, **planned.case.params)
-        return time.perf_counter() - started
+    dog = target.watchdog
+    txn = SideTransaction(target, side, ctx)
+    with txn:
+        if dog is None:
+            started = time.perf_counter()
+            func(ctx, **planned.case.params)
+            return time.perf_counter() - started
+        try:
+            with dog.watch(target.canceller(side)):
+                started = time.perf_counter()
+                func(ctx, **planned.case.params)
+                return time.perf_counter() - started
+        except CaseTimeout as exc:
+            txn.broken = True  # the case is left out of the measurement, the run goes on
+            raise SideTimedOut(planned.id) from exc
+
+
+class SideTimedOut(Exception):
+    """A side ran past ``case_timeout`` while being timed."""
