@@ -29,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import fnmatch
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -160,6 +161,33 @@ class Pair:
     def legacy(self, func: SideFunc) -> SideFunc:
         """Register the legacy (peewee) side: ``func(ctx, **params)``."""
         return self._side("legacy", func)
+
+    def legacy_bound(
+        self, models: Sequence[Any] | Callable[[], Sequence[Any]]
+    ) -> Callable[[SideFunc], SideFunc]:
+        """Register the legacy side, run with the peewee ``models`` bound to ``ctx.db``.
+
+        ``models`` may be a zero-argument callable, so a pair module need not import them first.
+        References and back-references are not followed: name every model the side uses.
+
+        Example::
+
+            @issue_list.legacy_bound(MODELS)
+            def _(ctx, limit=20):
+                return list(Issue.select().limit(limit))
+        """
+
+        def decorate(func: SideFunc) -> SideFunc:
+            @functools.wraps(func)
+            def side(ctx: Any, **params: Any) -> Any:
+                chosen = models() if callable(models) else models
+                with ctx.db.bind_ctx(chosen, bind_refs=False, bind_backrefs=False):
+                    return func(ctx, **params)
+
+            self.legacy(side)
+            return func
+
+        return decorate
 
     def new(self, func: SideFunc) -> SideFunc:
         """Register the new (SQLAlchemy) side: ``func(ctx, **params)``."""

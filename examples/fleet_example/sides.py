@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -13,19 +12,9 @@ SideFunc = Callable[..., Any]
 
 def legacy_side(p: Pair) -> Callable[[SideFunc], SideFunc]:
     """Register ``func`` as ``p``'s legacy side, run with the fleet models bound to ``ctx.db``."""
+    from fleet_example.legacy import MODELS
 
-    def decorate(func: SideFunc) -> SideFunc:
-        @functools.wraps(func)
-        def side(ctx: Any, **params: Any) -> Any:
-            from fleet_example.legacy import bound
-
-            with bound(ctx.db):
-                return func(ctx, **params)
-
-        p.legacy(side)
-        return func
-
-    return decorate
+    return p.legacy_bound(MODELS)
 
 
 def first(rows: list[dict[str, Any]], **match: Any) -> dict[str, Any]:

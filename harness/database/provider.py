@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.database.capture import count_engine_statements, count_peewee_statements
 from harness.database.connect import connect_with_retry
-from harness.database.target import require_driver
+from harness.database.target import require_driver, sqlite_transactions
 from harness.errors import ConfigError, DatabaseError
 from harness.url import DatabaseURL, parse_url
 
@@ -263,7 +263,7 @@ def driver_args(url: DatabaseURL, settings: ConnectionSettings) -> dict[str, Any
 
 
 def _create_engine(url: DatabaseURL, settings: ConnectionSettings) -> Engine:
-    from sqlalchemy import create_engine, event
+    from sqlalchemy import create_engine
 
     require_driver(url.dialect)
     engine = create_engine(
@@ -275,17 +275,9 @@ def _create_engine(url: DatabaseURL, settings: ConnectionSettings) -> Engine:
         connect_args=driver_args(url, settings),
     )
     if url.dialect == "sqlite":
-        # SQLAlchemy's recipe for pysqlite: its own transaction handling defers BEGIN and breaks
-        # SAVEPOINT, which the rolled-back sandbox of a shadowed write relies on.
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
-            dbapi_connection.execute("PRAGMA foreign_keys = ON")
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
-
+        # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT, which the
+        # rolled-back sandbox of a shadowed write relies on.
+        sqlite_transactions(engine, begin=lambda conn: conn.exec_driver_sql("BEGIN"))
     return engine
 
 

@@ -200,16 +200,21 @@ def _create_engine(url: DatabaseURL, target: Target) -> Engine:
     if url.dialect == "sqlite":
         # pysqlite's own transaction handling defers BEGIN; take control so a side's
         # transaction (and its rollback) covers every statement, reads included.
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
-            dbapi_connection.execute("PRAGMA foreign_keys = ON")
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            _execute_fixed(conn, "BEGIN")
-
+        sqlite_transactions(engine, begin=lambda conn: _execute_fixed(conn, "BEGIN"))
     return engine
+
+
+def sqlite_transactions(engine: Engine, *, begin: Callable[[Any], None]) -> None:
+    """SQLAlchemy's recipe for pysqlite: the engine, not the driver, sends BEGIN (and SAVEPOINT
+    works), and foreign keys are enforced; ``begin(conn)`` sends the BEGIN."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+    event.listen(engine, "begin", begin)
 
 
 def _fixed_text_savepoints(dialect: Any) -> None:

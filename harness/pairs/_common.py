@@ -7,7 +7,6 @@ of ``@pair.legacy``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -23,18 +22,12 @@ SideFunc = Callable[..., Any]
 def legacy_side(p: Pair) -> Callable[[SideFunc], SideFunc]:
     """Register ``func`` as ``p``'s legacy side, run with the reference models bound to ``ctx.db``."""
 
-    def decorate(func: SideFunc) -> SideFunc:
-        @functools.wraps(func)
-        def side(ctx: Any, **params: Any) -> Any:
-            from harness.reference.legacy import bound
+    def models() -> Any:
+        from harness.reference.legacy import MODELS
 
-            with bound(ctx.db):
-                return func(ctx, **params)
+        return MODELS
 
-        p.legacy(side)
-        return func
-
-    return decorate
+    return p.legacy_bound(models)
 
 
 # -- what the router sends, and how each side writes a timestamp -----------------------------------
