@@ -68,9 +68,7 @@ def calibrate(
         cases = engine.cases_of(pair)
         latency = None
         if cases:
-            latency = measure_pair(
-                cases, target, now=engine.now, budget_s=budget_s, sides=A_A
-            )
+            latency = measure_pair(cases, target, now=engine.now, budget_s=budget_s, sides=A_A)
             if latency is not None:
                 latency = _as_aa(latency)
         row = CalibrationRow(pair=pair.name, cases=len(cases), latency=latency)

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from harness.database.target import Target
 
 
-
 @runtime_checkable
 class Dataset(Protocol):
     """The seeded data, as ``fx`` in a pair's cases function."""

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from harness.normalize.table import Table
+
 Status = Literal["equal", "mismatch", "error", "skipped"]
 STATUS_RANK = {"skipped": -1, "equal": 0, "mismatch": 1, "error": 2}
 
@@ -171,6 +173,9 @@ class SideSummary:
 
 
 def _cut(value: Any) -> tuple[Any, int | None]:
+    if value.__class__ is Table:  # a flat result kept raw: only the rows kept are made
+        total = len(value)
+        return value.head(MAX_RESULT_ROWS), (total if total > MAX_RESULT_ROWS else None)
     if isinstance(value, list) and len(value) > MAX_RESULT_ROWS:
         return value[:MAX_RESULT_ROWS], len(value)
     return value, None

@@ -13,6 +13,7 @@ from harness.compare import fresh as row_changes
 from harness.compare.depths import Depths
 from harness.compare.tenancy import find_leaks
 from harness.compare.verdict import compare
+from harness.normalize.table import Table, materialize
 from harness.records import CaseResult, Diff, Observation, SideSummary
 from harness.registry import PlannedCase
 
@@ -32,6 +33,9 @@ def judge(
     legacy_value, new_value = legacy.value, new.value
     legacy_changes = new_changes = None
     if not error:
+        if pair.options.writes or legacy_value.__class__ is not new_value.__class__:
+            # Row changes and mixed forms need canonical values; flat rows stay tables.
+            legacy_value, new_value = materialize(legacy_value), materialize(new_value)
         if pair.options.writes:
             legacy_value, new_value, legacy_changes, new_changes = row_changes.match_fresh_values(
                 legacy, new
@@ -39,8 +43,8 @@ def judge(
         # Walked once here for both the comparison's equal path and the tenant guard; not at
         # all when normalizing found flat tables (a hint only for the very value it returned).
         depths = (
-            Depths.of(legacy_value, legacy.flat_bools if legacy_value is legacy.value else None),
-            Depths.of(new_value, new.flat_bools if new_value is new.value else None),
+            _depths(legacy_value, legacy.flat_bools if legacy_value is legacy.value else None),
+            _depths(new_value, new.flat_bools if new_value is new.value else None),
         )
         comparison = compare(
             legacy_value,
@@ -49,7 +53,7 @@ def judge(
             ignore=pair.options.ignore,
             unordered=pair.options.unordered,
             float_tolerance=pair.options.float_tolerance,
-            depths=depths,
+            depths=None if depths[0] is None or depths[1] is None else (depths[0], depths[1]),
         )
         if pair.options.writes:
             comparison = row_changes.merge(
@@ -64,7 +68,9 @@ def judge(
             )
         if case.tenant_id is not None and pair.options.tenant_scoped:
             leaks = find_leaks(
-                case.tenant_id, legacy=(depths[0], legacy_changes), new=(depths[1], new_changes)
+                case.tenant_id,
+                legacy=(depths[0] or legacy_value, legacy_changes),
+                new=(depths[1] or new_value, new_changes),
             )
         if not comparison.equal:
             status, diff = "mismatch", comparison.diff
@@ -92,3 +98,8 @@ def judge(
         order=order,
         leaks=leaks,
     )
+
+
+def _depths(value: object, flat_bools: bool | None) -> Depths | None:
+    """The value's Depths for the equal path and the tenant guard (a Table has its own)."""
+    return None if value.__class__ is Table else Depths.of(value, flat_bools)

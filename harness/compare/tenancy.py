@@ -13,6 +13,7 @@ from operator import methodcaller
 from typing import Any
 
 from harness.compare.depths import Depths
+from harness.normalize.table import Table
 
 TENANT_COLUMN = "organizationId"
 _TENANT_OF = methodcaller("get", TENANT_COLUMN)
@@ -46,6 +47,19 @@ def _tenants(depths: Depths) -> set[Any] | None:
     return found
 
 
+def _table_tenants(table: Table) -> set[Any] | None:
+    """The tenant column's values of a Table's rows; None when the column is not plain text or
+    a container value holds the key too (then the rows are walked as any result)."""
+    if TENANT_COLUMN in table.nested_keys:
+        return None
+    if table.names is None or TENANT_COLUMN not in table.names:
+        return set()
+    index = table.names.index(TENANT_COLUMN)
+    if not table.founds[index] <= {str, type(None)}:
+        return None
+    return set(table.columns[index])
+
+
 def find_leaks(tenant_id: str, **sides: Any) -> tuple[str, ...]:
     """Human-readable findings, e.g. ``legacy: [3].organizationId = 'org-b' (case tenant 'org-a')``.
 
@@ -57,6 +71,11 @@ def find_leaks(tenant_id: str, **sides: Any) -> tuple[str, ...]:
         for part in values if isinstance(values, tuple) else (values,):
             if part is None:  # no result, or no row changes (a pair that reads)
                 continue
+            if part.__class__ is Table:
+                tenants = _table_tenants(part)
+                if tenants is not None and tenants <= {tenant_id, None}:
+                    continue
+                part = part.rows()
             depths = part if isinstance(part, Depths) else Depths(part)
             tenants = _tenants(depths)
             if tenants is not None and tenants <= {tenant_id, None}:

@@ -38,14 +38,14 @@ from harness.canonical import (
     close,
     gc_paused,
 )
+from harness.compare.columns import EQUAL, compare_tables
 from harness.compare.depths import Depths, identical
 from harness.compare.explain import Side, explain_ordered, explain_unordered, explain_values
+from harness.normalize.table import Table, materialize
 from harness.paths import PathFilter, compile_paths, sort_token
 from harness.records import Comparison
 
 __all__ = ["EQUAL", "compare"]
-
-EQUAL = Comparison(equal=True)
 
 
 def compare(
@@ -58,7 +58,8 @@ def compare(
     unordered: Sequence[str] = (),
     depths: tuple[Depths, Depths] | None = None,
 ) -> Comparison:
-    """Compare two canonical values (see :func:`harness.normalize.walk.normalize`).
+    """Compare two canonical values (see :func:`harness.normalize.walk.normalize`), either of
+    which may be a :class:`~harness.normalize.table.Table` still to be made canonical.
 
     >>> compare([{"id": 1, "n": 1.5}], [{"id": 1, "n": 1.5000000000001}], ordered=False).equal
     True
@@ -68,6 +69,13 @@ def compare(
     A bad ``ignore`` or ``unordered`` path raises :class:`~harness.errors.ConfigError`.
     ``depths``: the two values' :class:`~harness.compare.depths.Depths`, when the caller has walked them.
     """
+    if legacy.__class__ is Table or new.__class__ is Table:
+        if legacy.__class__ is new.__class__ and not ignore and not unordered:
+            with gc_paused():
+                verdict = compare_tables(legacy, new, ordered=ordered, tolerance=float_tolerance)
+            if verdict is not None:
+                return verdict
+        legacy, new, depths = materialize(legacy), materialize(new), None
     paths = compile_paths(tuple(ignore), tuple(unordered)) if ignore or unordered else None
     if identical(legacy, new, depths=depths):  # the common verdict, without keying a single row
         return EQUAL

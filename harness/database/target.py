@@ -212,5 +212,3 @@ def is_harness_sqlite(path: Path) -> bool:
     except sqlite3.DatabaseError:
         return False
     return bool(app_id == SQLITE_APPLICATION_ID)
-
-

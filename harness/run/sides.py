@@ -161,7 +161,9 @@ def observe(planned: PlannedCase, side: str, target: Target, now: datetime) -> O
                 elapsed = (time.perf_counter() - started) * 1000.0
                 log.stop()
                 statements = tuple(recorded)
-            canonical, flat_bools = normalize_rows(value, keys=pair.options.keys)
+            canonical, flat_bools = normalize_rows(
+                value, keys=pair.options.keys, lazy=pair.normalize_hook is None
+            )
             if pair.normalize_hook is not None:
                 canonical, flat_bools = pair.normalize_hook(canonical), None
             changes = None
@@ -215,5 +217,3 @@ def run_case(
     order = side_order(order_seed, planned)
     observations = {side: observe(planned, side, target, now) for side in order}
     return judge(planned, observations["legacy"], observations["new"], order)
-
-
