@@ -119,7 +119,12 @@ def _leftovers(
         (left, keys_l, counts_l, counts_r),
         (right, keys_r, counts_r, counts_l),
     ):
-        extra = mine - theirs
+        # Counter's own subtraction is a Python loop over every key; the items views are C.
+        extra = {
+            key: count - theirs.get(key, 0)
+            for key, count in mine.items() - theirs.items()
+            if count > theirs.get(key, 0)
+        }
         rows = TableRows(table)
         canonical = [_UNMATCHED] * len(keys)
         counts: Counter[Any] = Counter()

@@ -33,34 +33,46 @@ def nested_facts(values: Sequence[Any]) -> tuple[bool, frozenset[str]] | None:
     containers are canonical as they are), and every dict key seen below the top (for the tenant
     guard); None when a container holds anything else.
     """
-    containers = [v for v in values if v.__class__ is dict or v.__class__ is list]
     keys: set[str] = set()
+    containers = _containers(values)
     while containers:
-        dicts = [c for c in containers if c.__class__ is dict]
+        dicts, lists = containers
         if dicts:
             found_keys = set(chain.from_iterable(dicts))
             if any(k.__class__ is not str for k in found_keys):
                 return None
             keys |= found_keys
-        held = list(
-            chain.from_iterable(c.values() if c.__class__ is dict else c for c in containers)
-        )
+        held = list(chain(chain.from_iterable(map(dict.values, dicts)), *lists))
         if not set(map(type, held)) <= JSON_TYPES:
             return None
-        containers = [v for v in held if v.__class__ is dict or v.__class__ is list]
+        containers = _containers(held)
     return True, frozenset(keys)
+
+
+def _containers(values: Sequence[Any]) -> tuple[list[Any], list[Any]] | None:
+    """The dicts and the lists among ``values`` (None when there are none)."""
+    found = set(map(type, values))
+    if dict not in found and list not in found:
+        return None
+    if found <= {dict, type(None)}:
+        return list(filter(None, values)), []  # an empty dict holds nothing to walk
+    dicts = [v for v in values if v.__class__ is dict]
+    lists = [v for v in values if v.__class__ is list]
+    return dicts, lists
 
 
 class Table:
     """A list of rows (dicts by ``names``, or lists when ``names`` is None) kept as raw values.
 
-    ``values``: one tuple per row; ``columns``: the same transposed; ``founds``: each column's set
-    of types; ``converters``: per column None (canonical as it is) or the function making a value
-    canonical; ``build``: the row builder of :mod:`harness.normalize.rowdicts` for dict rows.
+    ``columns``: each column's raw values (``rows``, when given: the same, one tuple per row);
+    ``founds``: each column's set of types; ``converters``: per column None (canonical as it is)
+    or the function making a value canonical; ``build``: the row builder of
+    :mod:`harness.normalize.rowdicts` for dict rows.
     """
 
     __slots__ = (
         "_rows",
+        "_values",
         "build",
         "columns",
         "converters",
@@ -68,15 +80,14 @@ class Table:
         "modes",
         "names",
         "nested_keys",
-        "values",
     )
 
     def __init__(
         self,
         *,
         names: tuple[str, ...] | None,
-        values: list[tuple[Any, ...]],
-        columns: list[tuple[Any, ...]],
+        rows: list[tuple[Any, ...]] | None,
+        columns: list[Sequence[Any]],
         founds: list[set[type]],
         converters: list[Callable[[Any], Any] | None],
         modes: tuple[int, ...],
@@ -84,7 +95,7 @@ class Table:
         nested_keys: frozenset[str] = frozenset(),
     ) -> None:
         self.names = names
-        self.values = values
+        self._values = rows
         self.columns = columns
         self.founds = founds
         self.converters = converters
@@ -94,7 +105,14 @@ class Table:
         self._rows: list[Any] | None = None
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.columns[0])
+
+    @property
+    def values(self) -> list[tuple[Any, ...]]:
+        """One tuple of raw values per row (made from the columns when first asked for)."""
+        if self._values is None:
+            self._values = list(zip(*self.columns, strict=True))
+        return self._values
 
     def __repr__(self) -> str:
         return f"<Table {len(self)} rows x {self.names or len(self.columns)}>"
@@ -109,13 +127,13 @@ class Table:
         """One canonical row."""
         if self._rows is not None:
             return self._rows[index]
-        return self._make([self.values[index]])[0]
+        return self._make([tuple(column[index] for column in self.columns)])[0]
 
     def head(self, count: int) -> list[Any]:
         """The first ``count`` canonical rows."""
         if self._rows is not None:
             return self._rows[:count]
-        return self._make(self.values[:count])
+        return self._make(list(zip(*(column[:count] for column in self.columns), strict=True)))
 
     def column(self, index: int) -> list[Any]:
         """One column's canonical values."""

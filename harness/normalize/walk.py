@@ -310,34 +310,35 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
     (cls,) = kinds
     names: tuple[str, ...] | None
     column_kinds: tuple[int, ...] | None = None
+    rows: list[tuple[Any, ...]] | None = None
     if cls is tuple:
         if len(set(map(len, items))) != 1:
             return None
-        values, names = items, None
+        rows, names = items, None
+        columns: list[Any] = list(zip(*items, strict=True))
     elif cls is dict:
-        shapes = set(map(tuple, items))
-        if len(shapes) != 1:
+        # Rows of one length that all hold every name of the first: they have the same keys.
+        names = tuple(items[0])
+        if set(map(len, items)) != {len(names)} or not names:
             return None
-        (names,) = shapes
         if any(name.__class__ is not str for name in names):
             return None
         if walker.keys and not walker.keys.keys().isdisjoint(names):
             return None
-        getter = itemgetter(*names) if names else None
-        if getter is None:
+        try:
+            columns = [list(map(itemgetter(name), items)) for name in names]
+        except KeyError:
             return None
-        values = list(map(getter, items)) if len(names) > 1 else [(v,) for v in map(getter, items)]
     else:
         handler = _HANDLERS.get(cls) or _resolve(cls)
         if handler is not normalize_peewee and handler is not normalize_sqlalchemy:
             return None
-        read = instance_rows(walker, items, handler)
+        read = instance_rows(walker, items, handler, by_column=True)
         if read is None:
             return None
-        values, names, column_kinds = read
-    if not values[0]:
+        columns, names, column_kinds = read
+    if not columns:
         return None
-    columns = list(zip(*values, strict=True))
     founds = [set(map(type, column)) for column in columns]
     modes: list[int] = []
     converters: list[Callable[[Any], Any] | None] = []
@@ -363,7 +364,7 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
     build = row_builder(names, tuple(modes)) if names is not None else None
     return Table(
         names=names,
-        values=values,
+        rows=rows,
         columns=columns,
         founds=founds,
         converters=converters,
