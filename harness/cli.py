@@ -163,6 +163,31 @@ def report(results: Path, out_dir: Path | None) -> None:
     click.echo(f"report: {path}")
 
 
+@cli.command()
+@click.argument("results", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--report-dir",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="where the merged results.json and index.html go",
+)
+def merge(results: tuple[Path, ...], report_dir: Path) -> None:
+    """Join the results of a run's shards (--shard K/N) into one results.json, report and verdict."""
+    from harness.report.console import note, summary_table
+    from harness.report.merge import merge_files
+    from harness.report.publish import publish
+
+    merged = merge_files(list(results))
+    published = publish(merged, report_dir)
+    summary_table(merged)
+    note(
+        f"harness: merged {len(results)} shards: {published.results}, report {published.report or '(not drawn)'}"
+    )
+    sys.exit(EXIT_PASS if merged.gate_passed and not merged.run.get("interrupted") else EXIT_FAIL)
+
+
 @cli.group()
 def baseline() -> None:
     """Accepted differences: migrate router by router while known ones are reviewed."""

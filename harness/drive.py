@@ -39,9 +39,10 @@ def run_direct(config: HarnessConfig) -> int:
                     for pc in planned:
                         cases.append(engine.run_case(pc, db.target))
                         bar.advance(pc.id)
-                if config.bench:
-                    with progress("latency", len(engine.pairs)) as bar:
-                        for p in engine.pairs:
+                measured = [p for p in engine.pairs if engine.measures(p)]
+                if measured:
+                    with progress("latency", len(measured)) as bar:
+                        for p in measured:
                             latency = engine.measure(p, db.target)
                             if latency is not None:
                                 latencies[p.name] = latency

@@ -12,10 +12,13 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError
 from harness.url import resolve_url
+
+if TYPE_CHECKING:
+    from harness.shard import Shard
 
 # The reference application's fixture provider (the repository's fixtures/ folder).
 DEFAULT_PROVIDER = "harness.reference.provider:provider"
@@ -69,6 +72,12 @@ def boolean(name: str) -> Callable[[Any], bool]:
         raise ConfigError.bad_value(name, value, "true or false")
 
     return parse
+
+
+def _parse_shard(value: Any) -> Any:
+    from harness.shard import parse_shard
+
+    return parse_shard(value)
 
 
 @dataclass(frozen=True)
@@ -203,6 +212,22 @@ SETTINGS: tuple[Setting, ...] = (
         commands=frozenset({"run", "seed", "schema-diff", "list", "calibrate"}),
     ),
     Setting(
+        "shard",
+        "run only the K-th of N deterministic, balanced parts of the cases (CI jobs side by "
+        "side; join them with `harness merge`)",
+        _parse_shard,
+        metavar="K/N",
+        commands=frozenset({"run", "list"}),
+    ),
+    Setting(
+        "shard_costs",
+        "an earlier results.json whose recorded case times balance --shard and --workers "
+        "(default: every case weighs the same)",
+        str,
+        metavar="FILE",
+        commands=frozenset({"run", "list"}),
+    ),
+    Setting(
         "max_latency_ratio",
         "fail a pair whose new/legacy latency ratio is surely above this",
         positive_float("max_latency_ratio"),
@@ -246,6 +271,8 @@ class HarnessConfig:
     max_queries: int | None = None
     max_query_ratio: float | None = None
     include_default_pairs: bool = True
+    shard: Shard | None = None
+    shard_costs: Path | None = None
 
     def public(self) -> dict[str, Any]:
         """The settings as JSON-safe data (for results.json), the database URL masked."""
@@ -264,6 +291,7 @@ class HarnessConfig:
             "max_latency_ratio": self.max_latency_ratio,
             "max_queries": self.max_queries,
             "max_query_ratio": self.max_query_ratio,
+            "shard": str(self.shard) if self.shard else None,
         }
 
 
@@ -362,6 +390,8 @@ def resolve(
         include_default_pairs=boolean("include_default_pairs")(
             project.get("include_default_pairs", True)
         ),
+        shard=values["shard"],
+        shard_costs=Path(values["shard_costs"]) if values["shard_costs"] else None,
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from harness.drive import pytest_args
 from harness.plugin import harness_config
 from harness.settings import SETTINGS, HarnessConfig
+from harness.shard import Shard
 
 
 def every_setting_changed(tmp: Path) -> HarnessConfig:
@@ -31,6 +32,8 @@ def every_setting_changed(tmp: Path) -> HarnessConfig:
         max_latency_ratio=1.7,
         max_queries=9,
         max_query_ratio=2.5,
+        shard=Shard(2, 3),
+        shard_costs=tmp / "earlier.json",
     )
 
 

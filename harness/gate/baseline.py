@@ -192,12 +192,15 @@ def _summary(case: CaseResult) -> str:
     return text if len(text) <= _SUMMARY_CHARS else text[: _SUMMARY_CHARS - 1] + "…"
 
 
-def apply_baseline(result: RunResult, baseline: Baseline) -> RunResult:
+def apply_baseline(
+    result: RunResult, baseline: Baseline, *, planned: set[tuple[str, str]] | None = None
+) -> RunResult:
     """Mark the cases ``baseline`` accepts, and fail the gate on its stale entries.
 
     An entry is stale when its case now passes (the difference disappeared) or differs in
     another way (the difference changed), or when its pair ran but has no such case any more.
-    Entries of pairs this run did not reach (``--only``, skipped, interrupted) are left alone.
+    Entries of pairs this run did not reach (``--only``, skipped, interrupted) are left alone,
+    and so are entries of ``planned`` cases (pair, label) that another shard of the run runs.
     """
     stale: list[dict[str, str]] = []
     accepted = 0
@@ -226,7 +229,8 @@ def apply_baseline(result: RunResult, baseline: Baseline) -> RunResult:
     if not result.run.get("interrupted"):
         ran = {p.name for p in result.pairs if p.cases}
         for entry in baseline:
-            if entry.key not in seen and entry.pair in ran:
+            elsewhere = planned is not None and entry.key in planned
+            if entry.key not in seen and entry.pair in ran and not elsewhere:
                 stale.append(_stale(entry, "the case no longer exists"))
     reasons = [
         f"baseline entry {s['entry']} is stale: {s['why']}; run `harness baseline update`"
