@@ -67,10 +67,10 @@ def cli() -> None:
 @_setting_options("run")
 def run(**values: Any) -> None:
     """Seed a fresh fixture database, run every pair on every case, report, and gate."""
-    from harness.drive import run_direct, run_workers
+    from harness.drive import run_direct, run_parallel
 
     config = _config(values)
-    status = run_workers(config) if config.workers > 1 else run_direct(config)
+    status = run_parallel(config) if config.workers > 1 else run_direct(config)
     sys.exit(status)
 
 

@@ -86,16 +86,23 @@ class Engine:
         """Whether this run (its shard) measures the latency of ``pair``."""
         return self.config.bench and pair.name in self._shard_units()[1]
 
-    def split(self, parts: int, planned: Sequence[PlannedCase] | None = None) -> list[list[Any]]:
-        """The units of work (planned cases, and pair names to measure) dealt into ``parts``
-        balanced lists (:mod:`harness.shard`)."""
+    def split(
+        self,
+        parts: int,
+        planned: Sequence[PlannedCase] | None = None,
+        measured: Sequence[str] | None = None,
+    ) -> list[list[Any]]:
+        """The units of work (planned cases, and names of pairs to measure) dealt into
+        ``parts`` balanced lists (:mod:`harness.shard`); by default the whole run's."""
         from harness.shard import balance, case_weight, recorded_costs
 
         costs = recorded_costs(self.config.shard_costs) if self.config.shard_costs else {}
         weight = case_weight(costs)
         bench_ms = self.config.bench_time * 1000.0
         units: list[Any] = list(self.full_plan() if planned is None else planned)
-        if self.config.bench:
+        if measured is not None:
+            units += measured
+        elif self.config.bench:
             units += [p.name for p in self.pairs if self._plan_by_pair()[p.name]]
         return balance(units, parts, lambda u: bench_ms if isinstance(u, str) else weight(u.id))
 

@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 # 'HRNS': marks a SQLite file as a harness fixture, so an existing file is replaced only then.
 SQLITE_APPLICATION_ID = 0x48524E53
 
+# A fixture file is thrown away after the run: no side's transaction needs to survive a power
+# cut. Without these, every rolled-back write creates, syncs and deletes a journal file on disk,
+# and on a busy machine the cases wait on the disk far longer than they compute (measured at
+# scale 10: 4 s of CPU in 15 s). Both sides run with the same settings.
+SCRATCH_PRAGMAS = {"synchronous": "OFF", "journal_mode": "MEMORY"}
+
 _DRIVERS = {"postgresql": ("psycopg", "postgres"), "mysql": ("pymysql", "mysql")}
 
 
@@ -133,6 +139,8 @@ def _create_engine(url: DatabaseURL) -> Engine:
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
             dbapi_connection.execute("PRAGMA foreign_keys = ON")
+            for pragma, value in SCRATCH_PRAGMAS.items():
+                dbapi_connection.execute(f"PRAGMA {pragma} = {value}")
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
@@ -187,7 +195,7 @@ def _create_peewee(
     require_driver(url.dialect)
     if url.dialect == "sqlite":
         cls = peewee_database_class(peewee.SqliteDatabase)
-        return cls(str(url.path), pragmas={"foreign_keys": 1}, harness_log=log)
+        return cls(str(url.path), pragmas={"foreign_keys": 1, **SCRATCH_PRAGMAS}, harness_log=log)
     common = {"host": url.host, "port": url.port, "user": url.user, "password": url.password}
     common = {k: v for k, v in common.items() if v is not None}
     if url.dialect == "postgresql":
