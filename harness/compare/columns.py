@@ -30,9 +30,10 @@ other scalars               ``canonical_key`` of the canonical value
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
+from itertools import compress
 from operator import attrgetter
 from typing import Any
 from uuid import UUID
@@ -81,32 +82,40 @@ def compare_tables(
             if a != b and not close(rows_l[index], rows_r[index], tolerance):
                 return None
         return EQUAL
-    if len(keys_l) == len(keys_r):
-        try:
-            distinct = set(keys_l)
-        except TypeError:
-            return None
-        if len(distinct) == len(keys_l) and distinct == set(keys_r):
-            return EQUAL
     try:
-        counts_l, counts_r = Counter(keys_l), Counter(keys_r)
+        distinct_l, distinct_r = set(keys_l), set(keys_r)
     except TypeError:
         return None
+    if len(distinct_l) == len(keys_l) and len(distinct_r) == len(keys_r):
+        # Rows are usually distinct (they have ids): multisets are sets, and what is left
+        # over is the two set differences, all in C.
+        if distinct_l == distinct_r:
+            return EQUAL
+        extra_l = dict.fromkeys(distinct_l - distinct_r, 1)
+        extra_r = dict.fromkeys(distinct_r - distinct_l, 1)
+        return _leftovers(
+            (left, keys_l, extra_l, distinct_r), (right, keys_r, extra_r, distinct_l), tolerance
+        )
+    counts_l, counts_r = Counter(keys_l), Counter(keys_r)
     if dict.__eq__(counts_l, counts_r):
         return EQUAL
-    return _leftovers(left, right, keys_l, keys_r, counts_l, counts_r, tolerance)
+    # Counter's own subtraction is a Python loop over every key; the items views are C.
+    extra_l = {k: c - counts_r.get(k, 0) for k, c in counts_l.items() - counts_r.items()}
+    extra_r = {k: c - counts_l.get(k, 0) for k, c in counts_r.items() - counts_l.items()}
+    return _leftovers(
+        (left, keys_l, {k: c for k, c in extra_l.items() if c > 0}, counts_r),
+        (right, keys_r, {k: c for k, c in extra_r.items() if c > 0}, counts_l),
+        tolerance,
+    )
 
 
-def _leftovers(
-    left: Table,
-    right: Table,
-    keys_l: list[Any],
-    keys_r: list[Any],
-    counts_l: Counter[Any],
-    counts_r: Counter[Any],
-    tolerance: float,
-) -> Comparison:
-    """Judge the rows whose keys one side has more of, in canonical form.
+Leftover = tuple[Table, list[Any], dict[Any, int], Container[Any]]
+
+
+def _leftovers(left: Leftover, right: Leftover, tolerance: float) -> Comparison:
+    """Judge the rows whose keys one side has more of, in canonical form. Each side comes as
+    its table, its row keys, the keys it has more of (key -> how many more) and the keys the
+    other side has.
 
     Rows with equal keys are equal, so setting them aside changes no canonical difference; the
     leftover rows get canonical keys, and :func:`~harness.compare.explain.explain_unordered` sees
@@ -115,30 +124,23 @@ def _leftovers(
     sides = []
     canon_counts = []
     present = []
-    for table, keys, mine, theirs in (
-        (left, keys_l, counts_l, counts_r),
-        (right, keys_r, counts_r, counts_l),
-    ):
-        # Counter's own subtraction is a Python loop over every key; the items views are C.
-        extra = {
-            key: count - theirs.get(key, 0)
-            for key, count in mine.items() - theirs.items()
-            if count > theirs.get(key, 0)
-        }
+    for table, keys, extra, others in (left, right):
         rows = TableRows(table)
-        canonical = [_UNMATCHED] * len(keys)
+        canonical: list[Any] = [_UNMATCHED] * len(keys)
         counts: Counter[Any] = Counter()
-        shared = set()  # canonical keys of leftover rows that the other side also returned
-        for index, key in enumerate(keys):
-            left_over = extra.get(key)
-            if left_over:
-                extra[key] = left_over - 1
-                ckey = canonical_key(rows[index])
-                canonical[index] = ckey
-                counts[ckey] += 1
-                if key in theirs:
-                    shared.add(ckey)
-        sides.append(Side(table_side(table is left), rows, canonical, None))
+        shared = set()  # canonical keys of leftover rows whose raw key the other side has too
+        wanted = dict(extra)
+        for index in compress(range(len(keys)), map(extra.__contains__, keys)):
+            key = keys[index]
+            if not wanted[key]:
+                continue  # the copies of this key that both sides have
+            wanted[key] -= 1
+            ckey = canonical_key(rows[index])
+            canonical[index] = ckey
+            counts[ckey] += 1
+            if key in others:
+                shared.add(ckey)
+        sides.append(Side(table_side(table is left[0]), rows, canonical, None))
         canon_counts.append(counts)
         present.append(shared)
     counts_left, counts_right = canon_counts
