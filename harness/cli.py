@@ -63,10 +63,10 @@ def cli() -> None:
 @_setting_options("run")
 def run(**values: Any) -> None:
     """Seed a fresh fixture database, run every pair on every case, report, and gate."""
-    from harness.drive import run_direct, run_workers
+    from harness.drive import run_direct, run_parallel
 
     config = _config(values)
-    status = run_workers(config) if config.workers > 1 else run_direct(config)
+    status = run_parallel(config) if config.workers > 1 else run_direct(config)
     sys.exit(status)
 
 
@@ -209,6 +209,31 @@ def _read_run(path: Path) -> Any:
     from harness.shadow.log import is_shadow_log, read_shadow_log
 
     return read_shadow_log(path) if is_shadow_log(path) else read_results(path)
+
+
+@cli.command()
+@click.argument("results", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--report-dir",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="where the merged results.json and index.html go",
+)
+def merge(results: tuple[Path, ...], report_dir: Path) -> None:
+    """Join the results of a run's shards (--shard K/N) into one results.json, report and verdict."""
+    from harness.report.console import note, summary_table
+    from harness.report.merge import merge_files
+    from harness.report.publish import publish
+
+    merged = merge_files(list(results))
+    published = publish(merged, report_dir)
+    summary_table(merged)
+    note(
+        f"harness: merged {len(results)} shards: {published.results}, report {published.report or '(not drawn)'}"
+    )
+    sys.exit(EXIT_PASS if merged.gate_passed and not merged.run.get("interrupted") else EXIT_FAIL)
 
 
 @cli.group()

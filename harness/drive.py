@@ -1,23 +1,37 @@
-"""``harness run``'s two drivers of the one engine: in-process, or pytest-xdist for ``--workers N``.
+"""``harness run``'s drivers of the one engine: in-process, and ``--workers N``.
 
 The in-process driver runs the same :class:`~harness.engine.Engine` steps as the pytest plugin,
-with a progress bar and the terminal summary. With several workers it hands the run to
-``pytest --harness -n N``: each worker seeds its own database and the controller writes the
-reports, so both drivers produce the same results.json.
+with a progress bar and the terminal summary. With several workers (:func:`run_parallel`), the
+controller plans the run and seeds the fixture once, clones it for each further worker
+(:mod:`harness.database.clone`), and forks the workers: they inherit the loaded pairs, the
+fixture data and the plan, so a worker starts in milliseconds; each runs its balanced share of
+the cases (and latency measurements) on its own database and sends the results back, and the
+controller writes the reports. Where processes cannot be forked, the run goes through
+``pytest --harness -n N`` (pytest-xdist) instead, each worker seeding its own database. Every
+driver produces the same results.json.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
+from harness.database.clone import clone_target
 from harness.engine import Engine
-from harness.errors import EXIT_FAIL, EXIT_PASS, EXIT_USAGE
+from harness.errors import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, HarnessError
 from harness.records import CaseResult, Latency, RunResult
 from harness.report.console import note, progress, summary_table
 from harness.report.publish import Published, publish
 from harness.run.interrupt import stop_on_signals
 from harness.run.sides import random_order_seed
 from harness.settings import HarnessConfig, pytest_arguments
+
+if TYPE_CHECKING:
+    from harness.database.target import Target
+    from harness.registry import PlannedCase
 
 
 def run_direct(config: HarnessConfig) -> int:
@@ -54,9 +68,10 @@ def _run_direct(config: HarnessConfig) -> int:
                         bar.start(pc.id)
                         cases.append(engine.run_case(pc, db.target))
                         bar.advance()
-                if config.bench:
-                    with progress("latency", len(engine.pairs)) as bar:
-                        for p in engine.pairs:
+                measured = [p for p in engine.pairs if engine.measures(p)]
+                if measured:
+                    with progress("latency", len(measured)) as bar:
+                        for p in measured:
                             bar.start(p.name)
                             latency = engine.measure(p, db.target)
                             if latency is not None:
@@ -84,6 +99,144 @@ def _run_direct(config: HarnessConfig) -> int:
     if published is not None:
         note(f"harness: results {published.results}, report {published.report or '(not drawn)'}")
     return EXIT_PASS if completed and result.gate_passed else EXIT_FAIL
+
+
+def run_parallel(config: HarnessConfig) -> int:
+    """Run with ``config.workers`` forked workers, each on its own clone of one seeded fixture.
+
+    SIGTERM stops it as Ctrl-C does, as in :func:`run_direct`.
+    """
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return run_workers(config)
+    with stop_on_signals():
+        return _run_parallel(config)
+
+
+def _run_parallel(config: HarnessConfig) -> int:
+    engine = Engine(config)
+    planned = engine.plan()
+    engine.check_outputs()
+    measured = [p.name for p in engine.pairs if engine.measures(p)]
+    workers = max(1, min(config.workers, len(planned) + len(measured)))
+    note(
+        f"harness: {len(engine.pairs)} pairs, {len(planned)} cases, {workers} workers; fixture "
+        f"seed {config.seed}, {config.tenants} tenants, scale {config.scale}; side order seed "
+        f"{engine.order_seed} (replay with --order-seed {engine.order_seed})"
+    )
+    parts = engine.split(workers, planned, measured)
+    cases: list[CaseResult] = []
+    latencies: dict[str, Latency] = {}
+    completed = False
+    with engine.database(notify=note) as db:
+        dialect, url = engine.describe_database(db.target)
+        note(f"harness: seeded {sum(db.counts.values())} rows into {url} in {db.seconds:.2f}s")
+        try:
+            with contextlib.ExitStack() as clones:
+                started = time.perf_counter()
+                targets = [db.target] + [
+                    clones.enter_context(
+                        clone_target(db.target, suffix=f"w{i}", keep=config.keep_db)
+                    )
+                    for i in range(1, workers)
+                ]
+                if workers > 1:
+                    note(
+                        f"harness: cloned it for {workers - 1} more workers in "
+                        f"{time.perf_counter() - started:.2f}s"
+                    )
+                for target in targets:
+                    target.close()  # no connection may cross a fork
+                ran, latencies, problem = _fork(engine, targets, parts)
+                cases = sorted(ran, key=_plan_position(engine.full_plan()))
+                if problem == "interrupted":
+                    raise KeyboardInterrupt
+                if problem is not None:
+                    raise HarnessError(problem)
+                if config.keep_db:
+                    for target in targets:
+                        note(f"harness: database kept: {target.display_url}")
+                completed = True
+        except KeyboardInterrupt:
+            note("harness: interrupted; the results of what ran are written")
+        finally:
+            result = engine.finish(
+                cases,
+                latencies,
+                dialect=dialect,
+                url=url,
+                interrupted=not completed,
+                extra_run={"driver": "harness run", "workers": workers},
+            )
+            published = publish(result, config.report_dir)
+    summary_table(result)
+    note(f"harness: results {published.results}, report {published.report or '(not drawn)'}")
+    return EXIT_PASS if completed and result.gate_passed else EXIT_FAIL
+
+
+def _plan_position(plan: list[PlannedCase]) -> Callable[[CaseResult], int]:
+    position = {pc.id: index for index, pc in enumerate(plan)}
+    return lambda case: position.get(f"{case.pair}[{case.label}]", len(position))
+
+
+def _fork(
+    engine: Engine, targets: list[Target], parts: list[list[Any]]
+) -> tuple[list[CaseResult], dict[str, Latency], str | None]:
+    """Run each part in a forked worker on its target; gather what they send back."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    workers = []
+    for target, units in zip(targets, parts, strict=True):
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=_work, args=(engine, target, units, send), daemon=True)
+        process.start()
+        send.close()
+        workers.append((process, receive))
+    cases: list[CaseResult] = []
+    latencies: dict[str, Latency] = {}
+    problem = None
+    try:
+        for process, receive in workers:
+            try:
+                ran, measured, error = receive.recv()
+            except EOFError:
+                ran, measured, error = [], {}, "a worker died without a word"
+            cases += ran
+            latencies.update(measured)
+            problem = problem or error
+            process.join()
+    finally:
+        for process, _ in workers:
+            if process.is_alive():
+                process.terminate()
+                process.join()
+    return cases, latencies, problem
+
+
+def _work(engine: Engine, target: Target, units: list[Any], send: Any) -> None:
+    """A worker's loop: its cases and measurements, then one message with all it found."""
+    cases: list[CaseResult] = []
+    latencies: dict[str, Latency] = {}
+    error = None
+    pairs = {p.name: p for p in engine.pairs}
+    try:
+        for unit in units:
+            if isinstance(unit, str):
+                latency = engine.measure(pairs[unit], target)
+                if latency is not None:
+                    latencies[unit] = latency
+            else:
+                cases.append(engine.run_case(unit, target))
+    except KeyboardInterrupt:
+        error = "interrupted"
+    except Exception as exc:
+        error = f"a worker failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+    finally:
+        target.close()
+    send.send((cases, latencies, error))
+    send.close()
 
 
 def pytest_args(config: HarnessConfig) -> list[str]:

@@ -58,6 +58,7 @@ class Engine:
         self.now = NOW
         self._dataset: FixtureData | None = None
         self._planned: dict[str, list[PlannedCase]] | None = None
+        self._shard: tuple[set[str], set[str]] | None = None
         self.started_at = datetime.now(UTC)
         self._baseline_cache: Any = None
         self._rules: dict[str, Rules] = {}
@@ -111,18 +112,81 @@ class Engine:
         return rules
 
     def plan(self) -> list[PlannedCase]:
-        """Every pair x case, in registration order; no pair at all is an error (exit 2)."""
+        """Every pair x case of this run (of its shard, with ``--shard``), in registration order;
+        no pair at all is an error (exit 2)."""
         if not self.pairs:
             raise ConfigError(
                 "no pairs to run: no pair module registered any pair (the reference pairs are off "
                 "when a project names its own pairs or fixture); name your pair modules in "
                 "[tool.harness] pairs or with --pairs"
             )
+        mine = self._shard_units()[0]
+        return [pc for pc in self.full_plan() if pc.id in mine]
+
+    def full_plan(self) -> list[PlannedCase]:
+        """Every pair x case of the whole run, whatever the shard."""
         return [pc for cases in self._plan_by_pair().values() for pc in cases]
 
     def cases_of(self, pair: Pair) -> list[PlannedCase]:
-        """The planned cases of one pair."""
-        return self._plan_by_pair()[pair.name]
+        """The planned cases of one pair in this run (its shard)."""
+        mine = self._shard_units()[0]
+        return [pc for pc in self._plan_by_pair()[pair.name] if pc.id in mine]
+
+    def measures(self, pair: Pair) -> bool:
+        """Whether this run (its shard) measures the latency of ``pair``."""
+        return self.config.bench and pair.name in self._shard_units()[1]
+
+    def split(
+        self,
+        parts: int,
+        planned: Sequence[PlannedCase] | None = None,
+        measured: Sequence[str] | None = None,
+    ) -> list[list[Any]]:
+        """The units of work (planned cases, and names of pairs to measure) dealt into
+        ``parts`` balanced lists (:mod:`harness.shard`); by default the whole run's."""
+        from harness.shard import balance, case_weight, recorded_costs
+
+        costs = recorded_costs(self.config.shard_costs) if self.config.shard_costs else {}
+        weight = case_weight(costs)
+        bench_ms = self.config.bench_time * 1000.0
+        units: list[Any] = list(self.full_plan() if planned is None else planned)
+        if measured is not None:
+            units += measured
+        elif self.config.bench:
+            units += [p.name for p in self.pairs if self._plan_by_pair()[p.name]]
+        return balance(units, parts, lambda u: bench_ms if isinstance(u, str) else weight(u.id))
+
+    def _shard_units(self) -> tuple[set[str], set[str]]:
+        """The case ids and the pair names (to measure) of this run's shard."""
+        if self._shard is None:
+            shard = self.config.shard
+            if shard is None:
+                units: list[Any] = [*self.full_plan(), *(p.name for p in self.pairs)]
+            else:
+                units = self.split(shard.total)[shard.index - 1]
+            self._shard = (
+                {u.id for u in units if not isinstance(u, str)},
+                {u for u in units if isinstance(u, str)},
+            )
+        return self._shard
+
+    def identity(self) -> str:
+        """The digest naming this planned run, the same in every shard of it."""
+        from harness.shard import run_identity
+
+        c = self.config
+        return run_identity(
+            version=__version__,
+            settings={
+                "seed": c.seed,
+                "tenants": c.tenants,
+                "scale": c.scale,
+                "fixture": c.fixture,
+                "bench": c.bench,
+                "shards": c.shard.total if c.shard else 1,
+            },
+            case_ids=[pc.id for pc in self.full_plan()],
+        )
 
     def _plan_by_pair(self) -> dict[str, list[PlannedCase]]:
         if self._planned is None:
@@ -188,9 +252,10 @@ class Engine:
         """Paired latency of ``pair`` over its cases (None when benchmarks are off or it has none)."""
         from harness.run.timing import measure_pair
 
-        # A case that ran past the timeout would only time out again.
-        cases = [pc for pc in self.cases_of(pair) if pc.id not in self._timed_out]
-        if not cases or not self.config.bench:
+        # All of them, whichever shard runs them; a case that ran past the timeout would only
+        # time out again.
+        cases = [pc for pc in self._plan_by_pair()[pair.name] if pc.id not in self._timed_out]
+        if not cases or not self.measures(pair):
             return None
         return measure_pair(cases, target, now=self.now, budget_s=self.config.bench_time)
 
@@ -212,9 +277,12 @@ class Engine:
         for c in cases:
             by_pair.setdefault(c.pair, []).append(c)
         pair_results = []
+        in_shard = {pc.pair.name for pc in self.plan()} | self._shard_units()[1]
         for p in self.pairs:
             if selected is not None and p.name not in selected:
                 continue  # deselected (pytest -k, -m): not part of this run
+            if p.name not in in_shard:
+                continue  # another shard's
             pair_cases = tuple(by_pair.get(p.name, ()))
             latency = latencies.get(p.name)
             violations: tuple[Violation, ...] = tuple(
@@ -248,6 +316,17 @@ class Engine:
             "registered_pairs": [p.name for p in self.registry],
             **(extra_run or {}),
         }
+        if self.config.shard is not None:
+            run["shard"] = {
+                "index": self.config.shard.index,
+                "total": self.config.shard.total,
+                "identity": self.identity(),
+                # Every planned case of the whole run, so that merge can put them back in
+                # order and check that each ran exactly once.
+                "plan": {
+                    p: [pc.label for pc in cases] for p, cases in self._plan_by_pair().items()
+                },
+            }
         result = RunResult(
             harness_version=__version__,
             dialect=dialect,
@@ -283,7 +362,13 @@ class Engine:
             return result
         from harness.gate.baseline import apply_baseline
 
-        return apply_baseline(result, baseline)
+        # A shard runs some cases of a pair: an entry of a case another shard runs still exists.
+        planned = (
+            {(pc.pair.name, pc.label) for pc in self.full_plan()}
+            if self.config.shard is not None
+            else None
+        )
+        return apply_baseline(result, baseline, planned=planned)
 
     def accepted_reason(self, case: CaseResult) -> str | None:
         """The baseline's reason when it accepts this case's exact difference, else None."""

@@ -253,6 +253,8 @@ class HarnessSession:
         self.engine = engine
         self.files: dict[Path, list[Pair]] = {}
         for p in engine.pairs:
+            if not engine.cases_of(p) and not engine.measures(p):
+                continue  # another shard's (--harness-shard)
             self.files.setdefault(Path(p.where.rsplit(":", 1)[0]).resolve(), []).append(p)
         self.cases: list[CaseResult] = []
         from harness.gate.latency import BenchmarkSamples
@@ -313,7 +315,7 @@ class HarnessSession:
             return
         planned: list[Any] = list(self.engine.cases_of(pair))
         ids = [pc.label for pc in planned]
-        if self.engine.config.bench and planned:
+        if self.engine.measures(pair):
             extra = list(LATENCY_IDS) if self._pytest_benchmark_active() else ["latency"]
             planned.extend(extra)
             ids.extend(extra)

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from harness.normalize.table import Table
+
 Status = Literal["equal", "expected", "mismatch", "error", "skipped"]
 Side = Literal["legacy", "new"]  # the two sides of a pair; the word means nothing else here
 
@@ -233,6 +235,9 @@ class SideSummary:
 
 
 def _cut(value: Any) -> tuple[Any, int | None]:
+    if value.__class__ is Table:  # a flat result kept raw: only the rows kept are made
+        total = len(value)
+        return value.head(MAX_RESULT_ROWS), (total if total > MAX_RESULT_ROWS else None)
     if isinstance(value, list) and len(value) > MAX_RESULT_ROWS:
         return value[:MAX_RESULT_ROWS], len(value)
     return value, None

@@ -16,10 +16,13 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError
 from harness.url import ENV_URL
+
+if TYPE_CHECKING:
+    from harness.shard import Shard
 
 # The reference application's fixture provider (the repository's fixtures/ folder).
 DEFAULT_PROVIDER = "harness.reference.provider:provider"
@@ -142,6 +145,12 @@ def _check_errors(mapping: dict[str, str]) -> None:
     from harness.compare.categories import check_mapping
 
     check_mapping(mapping, "errors")
+
+
+def _parse_shard(value: Any) -> Any:
+    from harness.shard import parse_shard
+
+    return parse_shard(value)
 
 
 @dataclass(frozen=True)
@@ -294,6 +303,22 @@ SETTINGS: tuple[Setting, ...] = (
         commands=frozenset({"run", "list", "calibrate"}),
     ),
     Setting(
+        "shard",
+        "run only the K-th of N deterministic, balanced parts of the cases (CI jobs side by "
+        "side; join them with `harness merge`)",
+        _parse_shard,
+        metavar="K/N",
+        commands=frozenset({"run", "list"}),
+    ),
+    Setting(
+        "shard_costs",
+        "an earlier results.json whose recorded case times balance --shard and --workers "
+        "(default: every case weighs the same)",
+        str,
+        metavar="FILE",
+        commands=frozenset({"run", "list"}),
+    ),
+    Setting(
         "max_latency_ratio",
         "fail a pair whose new/legacy latency ratio is surely above this",
         positive_float("max_latency_ratio"),
@@ -355,6 +380,8 @@ class HarnessConfig:
     include_default_pairs: bool = True
     tenant_column: str | Mapping[str, str] | None = None
     errors: Mapping[str, str] | None = None
+    shard: Shard | None = None
+    shard_costs: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def source(self, name: str) -> str:
@@ -381,6 +408,7 @@ class HarnessConfig:
             "max_query_ratio": self.max_query_ratio,
             "tenant_column": self.tenant_column,
             "errors": dict(self.errors) if self.errors else None,
+            "shard": str(self.shard) if self.shard else None,
         }
 
 
@@ -532,6 +560,8 @@ def resolve(
         errors=values["errors"],
         include_default_pairs=values["include_default_pairs"],
         sources=sources,
+        shard=values["shard"],
+        shard_costs=Path(values["shard_costs"]) if values["shard_costs"] else None,
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from harness.drive import pytest_args
 from harness.plugin import harness_config
 from harness.settings import SETTINGS, HarnessConfig
+from harness.shard import Shard
 
 
 def every_setting_changed(tmp: Path) -> HarnessConfig:
@@ -35,6 +36,8 @@ def every_setting_changed(tmp: Path) -> HarnessConfig:
         tenant_column={"Issue": "orgId", "Machine": "org_id"},
         errors={"my_app.errors.Missing": "not_found"},
         include_default_pairs=False,
+        shard=Shard(2, 3),
+        shard_costs=tmp / "earlier.json",
     )
 
 

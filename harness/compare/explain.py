@@ -11,7 +11,7 @@ index in the legacy result and an added row by its index in the new one.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from typing import Any
 
 from harness.canonical import DICT, TAGS, blur_key, canonical_key, close, describe
@@ -388,9 +388,15 @@ def explain_unordered(
     counts_l: Counter[Any],
     counts_r: Counter[Any],
     tolerance: float,
+    *,
+    present: tuple[Container[Any], Container[Any]] | None = None,
 ) -> Diff | None:
     """The Diff of two results compared as multisets, from each side's row counts (by key);
-    None when the rows that differ exactly still match within the tolerance."""
+    None when the rows that differ exactly still match within the tolerance.
+
+    ``present``: the keys each side returned at all, when the counts cover only some of its
+    rows (:mod:`harness.compare.columns`); it tells an extra copy from a row one side lacks.
+    """
     entries_l, entries_r = _leftovers(left, right, counts_l, counts_r, tolerance)
     changes = _Changes()
     changed = 0
@@ -405,7 +411,8 @@ def explain_unordered(
     if not changed and not entries_l and not entries_r:
         return None
     parts = []
-    for entries, side, other in ((entries_l, "legacy", counts_r), (entries_r, "new", counts_l)):
+    seen_l, seen_r = present or (counts_l, counts_r)
+    for entries, side, other in ((entries_l, "legacy", seen_r), (entries_r, "new", seen_l)):
         # A row the other side has too, only fewer times, is a duplicate rather than a new row.
         only = sum(e.count for e in entries if e.key not in other)
         extra = sum(e.count for e in entries if e.key in other)

@@ -24,6 +24,7 @@ from harness.compare.depths import Depths
 from harness.compare.tenancy import find_leaks
 from harness.compare.verdict import compare, tied_page
 from harness.errors import ConfigError, RegistrationError
+from harness.normalize.table import Table, materialize
 from harness.normalize.walk import normalize
 from harness.records import (
     CaseResult,
@@ -55,6 +56,11 @@ def judge(
     if legacy.error or new.error:
         status, diff, error = _raised(legacy, new, order)
     else:
+        needs_rows = pair.options.writes or rules.order_by or rules.paths is not None
+        if needs_rows or legacy_value.__class__ is not new_value.__class__:
+            # Row changes, rules on paths and mixed forms need canonical rows; flat rows that
+            # compare as they are stay column-wise tables.
+            legacy_value, new_value = materialize(legacy_value), materialize(new_value)
         if pair.options.writes:
             legacy_value, new_value, legacy_changes, new_changes = row_changes.match_fresh_values(
                 legacy, new, fresh=rules.fresh
@@ -65,11 +71,17 @@ def judge(
         # Walked once here for both the comparison's equal path and the tenant guard; not at
         # all when normalizing found flat tables (a hint only for the very value it returned).
         depths = (
-            Depths.of(legacy_value, legacy.flat_bools if legacy_value is legacy.value else None),
-            Depths.of(new_value, new.flat_bools if new_value is new.value else None),
+            _depths(legacy_value, legacy.flat_bools if legacy_value is legacy.value else None),
+            _depths(new_value, new.flat_bools if new_value is new.value else None),
         )
         try:
-            comparison = compare(legacy_value, new_value, ordered=False, rules=rules, depths=depths)
+            comparison = compare(
+                legacy_value,
+                new_value,
+                ordered=False,
+                rules=rules,
+                depths=None if depths[0] is None or depths[1] is None else (depths[0], depths[1]),
+            )
         except ConfigError as exc:  # an order_by key the rows do not have: fix the pair
             raise RegistrationError.for_pair(pair.name, pair.where, str(exc)) from exc
         if pair.options.writes:
@@ -87,8 +99,8 @@ def judge(
             leaks = find_leaks(
                 case.tenant_id,
                 rules.tenant,
-                legacy=(depths[0], legacy_changes),
-                new=(depths[1], new_changes),
+                legacy=(depths[0] or legacy_value, legacy_changes),
+                new=(depths[1] or new_value, new_changes),
             )
         if not comparison.equal:
             status, diff = "mismatch", comparison.diff
@@ -103,7 +115,7 @@ def judge(
                 else replace(diff, summary=f"{leak_line}; {diff.summary}")
             )
         if rules.order_by:
-            notes.extend(_page_ties(rules.order_by, legacy, new))
+            notes.extend(_page_ties(rules.order_by, (legacy, legacy_value), (new, new_value)))
     expected = rules.expectation(planned.label) if rules.expect else None
     if expected is not None:
         status, diff = _expected(status, diff, expected)
@@ -172,14 +184,12 @@ def _expected(status: Status, diff: Diff | None, reason: str) -> tuple[Status, D
     return status, diff
 
 
-def _page_ties(
-    order_by: tuple[str, ...], legacy: Observation, new: Observation
-) -> list[CaseWarning]:
-    """A warning when the sort keys tie at a LIMIT boundary: the page is not determined."""
+def _page_ties(order_by: tuple[str, ...], *sides: tuple[Observation, Any]) -> list[CaseWarning]:
+    """A warning when the sort keys tie on a page read with LIMIT: the page may not be determined."""
     found: list[CaseWarning] = []
-    for obs in (legacy, new):
+    for obs, value in sides:
         limited = any(" LIMIT " in f" {s.sql.upper()} " for s in obs.statements)
-        tie = tied_page(obs.value, order_by) if limited else None
+        tie = tied_page(value, order_by) if limited else None
         if tie is not None:
             found.append(
                 CaseWarning(
@@ -196,4 +206,6 @@ def _page_ties(
     return found
 
 
-__all__: list[Any] = ["judge"]
+def _depths(value: object, flat_bools: bool | None) -> Depths | None:
+    """The value's Depths for the equal path and the tenant guard (a Table has its own)."""
+    return None if value.__class__ is Table else Depths.of(value, flat_bools)

@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.compare.depths import Depths
 from harness.compare.rules import TenantColumns
+from harness.normalize.table import Table
 
 MAX_LEAKS = 20
 
@@ -61,7 +62,28 @@ def _tenants(depths: Depths, names: frozenset[str]) -> set[Any] | None:
     return found
 
 
+def _table_tenants(table: Table, names: frozenset[str]) -> set[Any] | None:
+    """The tenant columns' values of a Table's rows; None when a column is not plain text or
+    numbers, or a nested value holds the key too (then the rows are walked as any result)."""
+    found: set[Any] = set()
+    for name in names:
+        if name in table.nested_keys:
+            return None
+        if table.names is None or name not in table.names:
+            continue
+        index = table.names.index(name)
+        if not table.founds[index] <= {str, int, type(None)}:
+            return None
+        found.update(table.columns[index])
+    return found
+
+
 def _value_leaks(side: str, value: Any, tenant_id: Any, names: frozenset[str]) -> Iterator[str]:
+    if value.__class__ is Table:
+        tenants = _table_tenants(value, names)
+        if tenants is not None and all(_same_tenant(t, tenant_id) for t in tenants):
+            return  # a flat table, read column-wise: the common verdict
+        value = value.rows()
     depths = value if isinstance(value, Depths) else Depths(value)
     tenants = _tenants(depths, names)
     if tenants is not None and all(_same_tenant(t, tenant_id) for t in tenants):

@@ -39,16 +39,16 @@ from harness.canonical import (
     describe,
     gc_paused,
 )
+from harness.compare.columns import EQUAL, compare_tables
 from harness.compare.depths import Depths, identical
 from harness.compare.explain import SideRows, explain_ordered, explain_unordered, explain_values
 from harness.compare.rules import Rules
 from harness.errors import ConfigError
+from harness.normalize.table import Table, materialize
 from harness.paths import PathFilter, compile_paths, sort_token
 from harness.records import MAX_DIFF_ENTRIES, Change, Comparison, Diff
 
 __all__ = ["EQUAL", "compare"]
-
-EQUAL = Comparison(equal=True)
 
 
 def compare(
@@ -63,7 +63,8 @@ def compare(
     rules: Rules | None = None,
     paths: PathFilter | None = None,
 ) -> Comparison:
-    """Compare two canonical values (see :func:`harness.normalize.walk.normalize`).
+    """Compare two canonical values (see :func:`harness.normalize.walk.normalize`), either of
+    which may be a :class:`~harness.normalize.table.Table` still to be made canonical.
 
     >>> compare([{"id": 1, "n": 1.5}], [{"id": 1, "n": 1.5000000000001}], ordered=False).equal
     True
@@ -81,6 +82,13 @@ def compare(
         order_by = rules.order_by
     elif paths is None and (ignore or unordered):
         paths = compile_paths(tuple(ignore), tuple(unordered))
+    if legacy.__class__ is Table or new.__class__ is Table:
+        if legacy.__class__ is new.__class__ and paths is None and not order_by:
+            with gc_paused():
+                verdict = compare_tables(legacy, new, ordered=ordered, tolerance=float_tolerance)
+            if verdict is not None:
+                return verdict
+        legacy, new, depths = materialize(legacy), materialize(new), None
     if order_by:  # a key the rows lack is the pair's mistake, even where the sides agree
         _check_order_by(legacy, order_by, "legacy")
         _check_order_by(new, order_by, "new")

@@ -125,12 +125,16 @@ def _boot_time() -> float:
 # --- databases on a server -------------------------------------------------------------------
 
 
-def create_sql(dialect: str, name: str, owner: Owner) -> list[str]:
-    """CREATE DATABASE for ``name``, marked with ``owner`` (one or two statements)."""
+def create_sql(dialect: str, name: str, owner: Owner, *, template: str | None = None) -> list[str]:
+    """CREATE DATABASE for ``name``, marked with ``owner`` (one or two statements).
+
+    ``template`` (PostgreSQL): a database to copy, schema and rows (a worker's clone).
+    """
     mark = _quote(owner.mark())
     if dialect == "postgresql":
+        source = f'"{template}"' if template else "template0"
         return [
-            f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0",
+            f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE {source}",
             f'COMMENT ON DATABASE "{name}" IS {mark}',
         ]
     return [f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COMMENT {mark}"]

@@ -133,7 +133,7 @@ class ServerOptions:
 
 def _server_target(spec: DatabaseURL, options: ServerOptions) -> Iterator[Target]:
     name = scratch_name(options.suffix)
-    admin = _admin_engine(spec)
+    admin = admin_engine(spec)
     try:
         swept = sweep_server(spec, admin=admin, notify=options.notify)
         if swept.dropped:
@@ -141,7 +141,7 @@ def _server_target(spec: DatabaseURL, options: ServerOptions) -> Iterator[Target
                 f"harness: dropped {len(swept.dropped)} scratch database(s) of runs that are gone: "
                 + ", ".join(swept.dropped)
             )
-        _execute_admin(admin, spec, janitor.create_sql(spec.dialect, name, janitor.Owner.current()))
+        execute_admin(admin, spec, janitor.create_sql(spec.dialect, name, janitor.Owner.current()))
         target = Target(
             spec.with_database(name), scratch=True, statement_timeout=options.statement_timeout
         )
@@ -150,9 +150,9 @@ def _server_target(spec: DatabaseURL, options: ServerOptions) -> Iterator[Target
         finally:
             target.close()
             if options.keep:
-                _execute_admin(admin, spec, [janitor.keep_sql(spec.dialect, name)])
+                execute_admin(admin, spec, [janitor.keep_sql(spec.dialect, name)])
             else:
-                _execute_admin(admin, spec, [janitor.drop_sql(spec.dialect, name)])
+                execute_admin(admin, spec, [janitor.drop_sql(spec.dialect, name)])
     finally:
         admin.dispose()
 
@@ -161,20 +161,20 @@ def sweep_server(
     spec: DatabaseURL, *, admin: Engine | None = None, notify: Callable[[str], None] | None = None
 ) -> janitor.Sweep:
     """Drop the scratch databases on ``spec``'s server whose owning run is gone."""
-    engine = admin or _admin_engine(spec)
+    engine = admin or admin_engine(spec)
     try:
-        rows = _execute_admin(engine, spec, [janitor.list_sql(spec.dialect)], notify=notify)
+        rows = execute_admin(engine, spec, [janitor.list_sql(spec.dialect)], notify=notify)
         found = janitor.orphans(rows)
         if found.dropped:
             drops = [janitor.drop_sql(spec.dialect, name) for name in found.dropped]
-            _execute_admin(engine, spec, drops)
+            execute_admin(engine, spec, drops)
         return found
     finally:
         if admin is None:
             engine.dispose()
 
 
-def _admin_engine(spec: DatabaseURL) -> Engine:
+def admin_engine(spec: DatabaseURL) -> Engine:
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
@@ -190,7 +190,7 @@ CONNECT_ATTEMPTS = 4
 CONNECT_BACKOFF_S = 0.25
 
 
-def _execute_admin(
+def execute_admin(
     engine: Engine,
     spec: DatabaseURL,
     statements: list[str],

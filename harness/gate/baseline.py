@@ -233,14 +233,17 @@ def _summary(case: CaseResult) -> str:
     return text if len(text) <= _SUMMARY_CHARS else text[: _SUMMARY_CHARS - 1] + "…"
 
 
-def apply_baseline(result: RunResult, baseline: Baseline) -> RunResult:
+def apply_baseline(
+    result: RunResult, baseline: Baseline, *, planned: set[tuple[str, str]] | None = None
+) -> RunResult:
     """Mark the cases ``baseline`` accepts, and fail the gate on its stale entries.
 
     An entry is stale when its case now passes (the difference disappeared) or differs in
     another way (the difference changed), when its pair ran but has no such case any more, or
     when its pair is no longer registered at all (``run.registered_pairs`` of the result).
     Entries of registered pairs this run did not reach (``--only``, skipped, interrupted) are
-    left alone.
+    left alone, and so are entries of ``planned`` cases (pair, label) that another shard of the
+    run runs.
     """
     stale: list[StaleEntry] = []
     accepted = 0
@@ -270,7 +273,8 @@ def apply_baseline(result: RunResult, baseline: Baseline) -> RunResult:
     if not result.run.get("interrupted"):
         ran = {p.name for p in result.pairs if p.cases}
         for entry in baseline:
-            if entry.key not in seen and entry.pair in ran:
+            elsewhere = planned is not None and entry.key in planned
+            if entry.key not in seen and entry.pair in ran and not elsewhere:
                 stale.append(_stale(entry, "the case no longer exists"))
     if registered is not None:
         for entry in baseline:

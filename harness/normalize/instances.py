@@ -85,9 +85,10 @@ class Plan:
         columns = [column for column in self.columns if column[0] in present]
         keys = tuple(key for _, key, _ in columns)
         kinds = tuple(kind for _, _, kind in columns)
+        read = tuple(attr for attr, _, _ in columns)
         if not columns:
-            return _Reader(None, keys, kinds)
-        return _Reader(itemgetter(*(attr for attr, _, _ in columns)), keys, kinds)
+            return _Reader(None, keys, kinds, read)
+        return _Reader(itemgetter(*read), keys, kinds, read)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class _Reader:
     getter: Callable[[Any], Any] | None  # None: no column loaded
     keys: tuple[str, ...]
     kinds: tuple[int, ...]
+    attrs: tuple[str, ...]
 
 
 def _without_collisions(
@@ -224,15 +226,15 @@ SA_STATE = "_sa_instance_state"
 
 
 def instance_rows(
-    walker: Walker, items: list[Any], orm: Callable[[Walker, Any], Any]
-) -> tuple[list[tuple[Any, ...]], tuple[str, ...], tuple[int, ...]] | None:
+    walker: Walker, items: list[Any], orm: Callable[[Walker, Any], Any], *, by_column: bool = False
+) -> tuple[list[Any], tuple[str, ...], tuple[int, ...]] | None:
     """The loaded columns of many instances of one model class at once, read with C-level passes.
 
-    Returns each instance's raw values as a tuple in plan order, with the output keys and the
-    kind of each column; the caller converts the columns that need it. None when an instance
-    holds more than columns (a loaded relation, an extra attribute) or the instances differ in
-    which columns are loaded: :func:`normalize_peewee` and :func:`normalize_sqlalchemy` then read
-    them one by one. Both ways give the same dicts.
+    Returns each instance's raw values as a tuple in plan order (``by_column``: each column's
+    values as a list), with the output keys and the kind of each column; the caller converts
+    the columns that need it. None when an instance holds more than columns (a loaded relation,
+    an extra attribute) or the instances differ in which columns are loaded:
+    :func:`normalize_peewee` and :func:`normalize_sqlalchemy` then read them one by one. Both ways give the same dicts.
     """
     cls = items[0].__class__
     if orm is normalize_peewee:
@@ -254,6 +256,15 @@ def instance_rows(
         return None
     if reader.getter is None:
         return [()] * len(items), reader.keys, reader.kinds
+    if by_column:  # one list per column instead of a tuple per instance (for a Table)
+        try:
+            return (
+                [list(map(itemgetter(a), datas)) for a in reader.attrs],
+                reader.keys,
+                reader.kinds,
+            )
+        except KeyError:
+            return None
     # Every instance holds as many entries as the first, and each of the first one's: the same.
     try:
         values = list(map(reader.getter, datas))

@@ -49,11 +49,15 @@ from harness.normalize.instances import (
     normalize_sqlalchemy,
 )
 from harness.normalize.rowdicts import AS_IS, CONVERT, CONVERT_ODD, row_builder
+from harness.normalize.table import Table, nested_facts
 from harness.paths import join, sort_token
 
 __all__ = ["KeyCollisionError", "coerce", "normalize", "normalize_rows"]
 
 _NO_KEYS: Mapping[str, str] = MappingProxyType({})
+
+# Below this many rows a result is made canonical at once: a Table would not pay for itself.
+MIN_LAZY_ROWS = 16
 
 # Below this many ORM instances, reading them one by one is faster than setting up the
 # column-wise pass (measured, 4 columns: 2 instances 2.1 us vs 4.8 us; 10: 9.7 us vs 8.7 us).
@@ -96,17 +100,27 @@ def normalize(value: Any, *, keys: Mapping[str, str] = _NO_KEYS) -> Any:
     return normalize_rows(value, keys=keys)[0]
 
 
-def normalize_rows(value: Any, *, keys: Mapping[str, str] = _NO_KEYS) -> tuple[Any, bool | None]:
+def normalize_rows(
+    value: Any, *, keys: Mapping[str, str] = _NO_KEYS, lazy: bool = False
+) -> tuple[Any, bool | None]:
     """:func:`normalize`, and what it learned on the way about a result that is a flat table.
 
     The second item is None, unless ``value`` became a list of dict rows whose values are all
     scalars or tagged scalars (``{"$datetime": ...}``): then it tells whether any of them is a
     bool. The per-case checks use it instead of walking the rows again
     (:meth:`harness.compare.depths.Depths.of`).
+
+    ``lazy``: a list of rows that would need values converted (``Decimal``, ``datetime``, ...)
+    comes back as a :class:`~harness.normalize.table.Table` of its raw columns instead, which
+    :func:`harness.compare.verdict.compare` compares without building the canonical rows.
     """
     walker = _Normalizer(keys)
     try:
         with gc_paused():
+            if lazy and value.__class__ is list and len(value) >= MIN_LAZY_ROWS:
+                table = lazy_table(walker, value)
+                if table is not None:
+                    return table, None
             result = walker.value(value)
     except _Failure as exc:
         path = ""
@@ -284,6 +298,84 @@ def _converter(
     convert: Callable[[Any], Any] = SCALAR_CONVERTERS.get(only) or walker.value  # type: ignore[arg-type]
     # A column of Decimals alone, or of Decimals and NULLs.
     return (CONVERT if found.isdisjoint(PASS_TYPES) else CONVERT_ODD), convert
+
+
+def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
+    """``items`` as a :class:`Table` when they are rows of one layout (tuples of one length, dicts
+    with the same keys, or ORM instances holding only columns) whose every value can be made
+    canonical later without fail; None otherwise (normalize them now)."""
+    kinds = set(map(type, items))
+    if len(kinds) != 1:
+        return None
+    (cls,) = kinds
+    names: tuple[str, ...] | None
+    column_kinds: tuple[int, ...] | None = None
+    rows: list[tuple[Any, ...]] | None = None
+    if cls is tuple:
+        if len(set(map(len, items))) != 1:
+            return None
+        rows, names = items, None
+        columns: list[Any] = list(zip(*items, strict=True))
+    elif cls is dict:
+        # Rows of one length that all hold every name of the first: they have the same keys.
+        names = tuple(items[0])
+        if set(map(len, items)) != {len(names)} or not names:
+            return None
+        if any(name.__class__ is not str for name in names):
+            return None
+        if walker.keys and not walker.keys.keys().isdisjoint(names):
+            return None
+        try:
+            columns = [list(map(itemgetter(name), items)) for name in names]
+        except KeyError:
+            return None
+    else:
+        handler = _HANDLERS.get(cls) or _resolve(cls)
+        if handler is not normalize_peewee and handler is not normalize_sqlalchemy:
+            return None
+        read = instance_rows(walker, items, handler, by_column=True)
+        if read is None:
+            return None
+        columns, names, column_kinds = read
+    if not columns:
+        return None
+    founds = [set(map(type, column)) for column in columns]
+    modes: list[int] = []
+    converters: list[Callable[[Any], Any] | None] = []
+    nested: set[str] = set()
+    for index, found in enumerate(founds):
+        kind = column_kinds[index] if column_kinds else PLAIN
+        odd = found - PASS_TYPES
+        if odd & _CONTAINER_SET:
+            if walker.keys or (kind == JSON and str in found) or odd - _CONTAINER_SET:
+                return None  # renamed inside, or mixed with scalars to convert: normalize now
+            facts = nested_facts(columns[index])
+            if facts is None:
+                return None
+            nested |= facts[1]
+            mode, convert = AS_IS, None
+        elif not odd <= _LAZY_SCALARS or (kind == JSON and str in found):
+            return None
+        else:
+            step = names[index] if names is not None else str(index)
+            mode, convert = _converter(walker, step, kind, found)
+        modes.append(mode)
+        converters.append(convert)
+    build = row_builder(names, tuple(modes)) if names is not None else None
+    return Table(
+        names=names,
+        rows=rows,
+        columns=columns,
+        founds=founds,
+        converters=converters,
+        modes=tuple(modes),
+        build=build,
+        nested_keys=frozenset(nested),
+    )
+
+
+_CONTAINER_SET: frozenset[type] = frozenset({dict, list})
+_LAZY_SCALARS: frozenset[type] = frozenset(SCALAR_CONVERTERS)
 
 
 def _list(walker: _Normalizer, source: Any) -> list[Any]:

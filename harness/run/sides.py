@@ -203,7 +203,9 @@ def observe(planned: PlannedCase, side: Side, target: Target, now: datetime) -> 
                         elapsed = (time.perf_counter() - started) * 1000.0
                         log.stop()
                         statements = tuple(recorded)
-                    canonical, flat_bools = normalize_rows(value, keys=rules.keys)
+                    canonical, flat_bools = normalize_rows(
+                        value, keys=rules.keys, lazy=pair.normalize_hook is None
+                    )
                     if pair.normalize_hook is not None:
                         canonical, flat_bools = pair.normalize_hook(canonical), None
                 if guard is not _UNWATCHED and guard.fired:  # it swallowed the cancellation
