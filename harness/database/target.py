@@ -126,7 +126,11 @@ class Target:
         db = self._legacy_db
         if db is not None:
             conn = None if db.is_closed() else _peewee_conn(db)
-            db.dispose()  # forget it, open transactions included
+            # Forget it, open transactions included: peewee's dispose(), which releases before
+            # 4.2 lack; it is this one line.
+            forget: Any = db
+            with forget._lock:
+                forget._state.reset()
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.close()
