@@ -126,8 +126,8 @@ class Target:
         db = self._legacy_db
         if db is not None:
             conn = None if db.is_closed() else _peewee_conn(db)
-            # Forget it, open transactions included: peewee's dispose(), which releases before
-            # 4.2 lack; it is this one line.
+            # Forget it, open transactions included: peewee's dispose(), which older releases
+            # (our floor, 4.1.0, among them) lack; it is this one line.
             forget: Any = db
             with forget._lock:
                 forget._state.reset()
