@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -288,13 +287,11 @@ def test_interrupted_run_is_flagged(tmp_path: Path) -> None:
     assert 'id="interrupted"' in page
 
 
-def test_thousand_cases_with_big_diffs_stay_small_and_fast(tmp_path: Path) -> None:
+def test_thousand_cases_with_big_diffs_stay_small(tmp_path: Path) -> None:
+    """How long it takes is benchmarks/test_bench_report.py's business, not a test's."""
     run = big_run(cases=1_000, pairs=4, diff_rows=10_000)
-    started = time.perf_counter()
     path = render_report(run, out_dir=tmp_path)
-    elapsed = time.perf_counter() - started
     size = path.stat().st_size
-    assert elapsed < 8, f"rendering took {elapsed:.1f}s"
     assert size < 5_000_000, f"{size:,} bytes"
     page = path.read_text(encoding="utf-8")
     assert "9,950 more changed paths" in page
