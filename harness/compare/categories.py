@@ -198,7 +198,7 @@ def classify(exc: BaseException, mapping: Mapping[str, str] | None = None) -> st
         if category is not None and _from_database_module(cls):
             return category
     database = False
-    for link in _chain(exc):
+    for link in exception_chain(exc):
         if getattr(link, "connection_invalidated", False):  # SQLAlchemy saw a disconnect
             return "connection_lost"
         try:
@@ -210,7 +210,7 @@ def classify(exc: BaseException, mapping: Mapping[str, str] | None = None) -> st
         database = database or _from_database_module(type(link))
     if not database:
         return None
-    for link in _chain(exc):
+    for link in exception_chain(exc):
         for cls in type(link).__mro__:
             category = _CLASS_NAMES.get(cls.__name__)
             if category is not None:
@@ -221,7 +221,7 @@ def classify(exc: BaseException, mapping: Mapping[str, str] | None = None) -> st
     return "other"
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
     """``exc`` and what it wraps: SQLAlchemy's ``.orig``, peewee's first argument, the cause."""
     seen: set[int] = set()
     pending = [exc]

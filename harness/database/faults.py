@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
+
+from harness.compare.categories import exception_chain
 
 # SQLSTATE classes and codes meaning the server ended the session or cannot be reached.
 _PG_LOST_CLASSES = ("08",)
@@ -100,7 +102,7 @@ _TRANSIENT_TEXT = (
 
 def transient(exc: BaseException) -> bool:
     """True when a failure to connect may pass by itself (retry), False when it is the URL."""
-    for item in _chain(exc):
+    for item in exception_chain(exc):
         if getattr(item, "sqlstate", None) in _PG_TRANSIENT:
             return True
         code = _mysql_code(item)
@@ -112,26 +114,6 @@ def transient(exc: BaseException) -> bool:
     return False
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and what it wraps: SQLAlchemy's ``orig``, peewee's first argument, causes."""
-    seen: set[int] = set()
-    todo = [exc]
-    while todo:
-        item = todo.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        for inner in (
-            getattr(item, "orig", None),
-            item.__cause__,
-            item.__context__,
-            item.args[0] if item.args else None,
-        ):
-            if isinstance(inner, BaseException):
-                todo.append(inner)
-
-
 def _mysql_code(exc: BaseException) -> int | None:
     if type(exc).__module__.startswith("pymysql") and exc.args and isinstance(exc.args[0], int):
         return exc.args[0]
@@ -140,7 +122,7 @@ def _mysql_code(exc: BaseException) -> int | None:
 
 def connection_lost(exc: BaseException) -> bool:
     """True when ``exc`` says the side's connection is gone (killed backend, closed by the side)."""
-    for item in _chain(exc):
+    for item in exception_chain(exc):
         if getattr(item, "connection_invalidated", False):
             return True
         state = getattr(item, "sqlstate", None)
@@ -160,7 +142,7 @@ def connection_lost(exc: BaseException) -> bool:
 
 def timed_out(exc: BaseException) -> bool:
     """True when ``exc`` is the database stopping a statement for running too long."""
-    for item in _chain(exc):
+    for item in exception_chain(exc):
         if getattr(item, "sqlstate", None) == _PG_CANCELLED:
             return True
         code = _mysql_code(item)
