@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from operator import methodcaller
 from typing import Any
 
 from harness.compare.depths import Depths
@@ -53,10 +54,12 @@ def _tenants(depths: Depths, names: frozenset[str]) -> set[Any] | None:
     None when one is a list or a dict (a binary id is ``{"$bytes": ...}``): no set holds it.
     """
     found: set[Any] = set()
+    getters = [methodcaller("get", name) for name in names]
     try:
         for depth in depths.levels:
-            for name in names:
-                found.update(row.get(name) for row in depth.dicts())
+            dicts = depth.dicts()
+            for getter in getters:
+                found.update(map(getter, dicts))
     except TypeError:
         return None
     return found

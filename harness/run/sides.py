@@ -16,6 +16,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -184,7 +185,6 @@ def observe(planned: PlannedCase, side: Side, target: Target, now: datetime) -> 
     elapsed = 0.0
     fired = False
     statements: tuple[Any, ...] = ()
-    caught: list[warnings.WarningMessage] = []
     try:
         txn = SideTransaction(target, side, ctx)
         with txn as run_sql:
@@ -196,9 +196,7 @@ def observe(planned: PlannedCase, side: Side, target: Target, now: datetime) -> 
             try:
                 with guard:
                     try:
-                        with warnings.catch_warnings(record=True) as caught:
-                            warnings.simplefilter("always")
-                            value = func(ctx, **planned.case.params)
+                        value = func(ctx, **planned.case.params)
                     finally:
                         elapsed = (time.perf_counter() - started) * 1000.0
                         log.stop()
@@ -232,14 +230,11 @@ def observe(planned: PlannedCase, side: Side, target: Target, now: datetime) -> 
             error=_side_error(side, exc, None, category=None),
             ms=elapsed,
             statements=statements,
-            warnings=_warnings(side, caught),
         )
     except (Exception, SystemExit, CaseTimeout) as exc:
         category = _category(exc, fired, target) or classify(exc, rules.errors)
         error = _side_error(side, exc, log.last_sql, category=category)
-        return Observation(
-            side, error=error, ms=elapsed, statements=statements, warnings=_warnings(side, caught)
-        )
+        return Observation(side, error=error, ms=elapsed, statements=statements)
     return Observation(
         side,
         value=canonical,
@@ -247,7 +242,6 @@ def observe(planned: PlannedCase, side: Side, target: Target, now: datetime) -> 
         statements=statements,
         changes=changes,
         flat_bools=flat_bools,
-        warnings=_warnings(side, caught),
     )
 
 
@@ -306,5 +300,15 @@ def run_case(
     """Run both sides of a case in their shuffled order and judge them."""
     now = now or NOW
     order = side_order(order_seed, planned)
-    observations = {side: observe(planned, side, target, now) for side in order}
+    observations: dict[Side, Observation] = {}
+    # Warnings a side raises are recorded on the case; one capture for both sides (it costs a
+    # copy of the filter list), each side's share told apart by where the list stood.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for side in order:
+            start = len(caught)
+            observation = observe(planned, side, target, now)
+            if len(caught) > start:
+                observation = replace(observation, warnings=_warnings(side, caught[start:]))
+            observations[side] = observation
     return judge(planned, observations["legacy"], observations["new"], order)
