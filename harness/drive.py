@@ -44,15 +44,22 @@ def run_direct(config: HarnessConfig) -> int:
         return _run_direct(config)
 
 
+def _announce(engine: Engine, cases: int, *, workers: int = 1) -> None:
+    """The run's first line: what runs, on what fixture, and the seed that replays it."""
+    config, seed = engine.config, engine.order_seed
+    many = f", {workers} workers" if workers > 1 else ""
+    note(
+        f"harness: {len(engine.pairs)} pairs, {cases} cases{many}; fixture seed {config.seed}, "
+        f"{config.tenants} tenants, scale {config.scale}; side order seed {seed} "
+        f"(replay with --order-seed {seed})"
+    )
+
+
 def _run_direct(config: HarnessConfig) -> int:
     engine = Engine(config)
     planned = engine.plan()
     engine.check_outputs()
-    note(
-        f"harness: {len(engine.pairs)} pairs, {len(planned)} cases; fixture seed {config.seed}, "
-        f"{config.tenants} tenants, scale {config.scale}; side order seed {engine.order_seed} "
-        f"(replay with --order-seed {engine.order_seed})"
-    )
+    _announce(engine, len(planned))
     cases: list[CaseResult] = []
     latencies: dict[str, Latency] = {}
     result: RunResult | None = None
@@ -120,11 +127,7 @@ def _run_parallel(config: HarnessConfig) -> int:
     engine.check_outputs()
     measured = [p.name for p in engine.pairs if engine.measures(p)]
     workers = max(1, min(config.workers, len(planned) + len(measured)))
-    note(
-        f"harness: {len(engine.pairs)} pairs, {len(planned)} cases, {workers} workers; fixture "
-        f"seed {config.seed}, {config.tenants} tenants, scale {config.scale}; side order seed "
-        f"{engine.order_seed} (replay with --order-seed {engine.order_seed})"
-    )
+    _announce(engine, len(planned), workers=workers)
     parts = engine.split(workers, planned, measured)
     cases: list[CaseResult] = []
     latencies: dict[str, Latency] = {}

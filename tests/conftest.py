@@ -8,9 +8,11 @@ set, as tox's per-database environments do.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from functools import cache
+from typing import Any
 
 import pytest
 
@@ -82,3 +84,22 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 @pytest.fixture(params=selected_databases())
 def dialect_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+def stable_results(results: dict[str, Any]) -> dict[str, Any]:
+    """results.json without what differs between two runs of the same cases: timings, paths,
+    the scratch database's name, tracebacks, and the order cases finished or pairs registered in."""
+    out = json.loads(json.dumps(results))
+    out.pop("run")
+    out["database"].pop("url")
+    for p in out["pairs"]:
+        p["options"].pop("where", None)
+        p["cases"].sort(key=lambda c: c["label"])
+        for c in p["cases"]:
+            for side in ("legacy", "new"):
+                c[side].pop("ms")
+                c[side]["statements"] = [s["sql"] for s in c[side]["statements"]]
+            if c["error"]:
+                c["error"].pop("traceback")
+    out["pairs"] = {p["name"]: p for p in out["pairs"]}
+    return out

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from conftest import stable_results
 from harness.drive import run_direct
 from harness.settings import HarnessConfig
 
@@ -160,24 +160,6 @@ def test_ini_switches_it_on(project: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3)
 
 
-def _stable(results: dict[str, Any]) -> dict[str, Any]:
-    """results.json without what differs between any two runs (timings, paths, drivers)."""
-    out = json.loads(json.dumps(results))
-    out.pop("run")
-    for p in out["pairs"]:
-        p["cases"].sort(key=lambda c: c["label"])  # in the order they finished
-    out["database"].pop("url")
-    for p in out["pairs"]:
-        p["options"].pop("where", None)
-        for c in p["cases"]:
-            for side in ("legacy", "new"):
-                c[side].pop("ms")
-                c[side]["statements"] = [s["sql"] for s in c[side]["statements"]]
-            if c["error"]:
-                c["error"].pop("traceback")
-    return out
-
-
 def test_harness_run_and_pytest_harness_agree(project: pytest.Pytester, tmp_path: Path) -> None:
     outcome = project.runpytest(
         *harness_args(project.path, "-k", "good or titles or broken or leaky")
@@ -197,7 +179,7 @@ def test_harness_run_and_pytest_harness_agree(project: pytest.Pytester, tmp_path
     assert run_direct(config) == 1
     from_cli = json.loads((tmp_path / "reports" / "results.json").read_text())
     assert from_pytest["summary"] == from_cli["summary"]
-    assert _stable(from_pytest) == _stable(from_cli)
+    assert stable_results(from_pytest) == stable_results(from_cli)
 
 
 def test_xdist_workers_give_the_same_results(project: pytest.Pytester) -> None:
@@ -213,7 +195,7 @@ def test_xdist_workers_give_the_same_results(project: pytest.Pytester) -> None:
 
     assert from_xdist["run"]["settings"] == from_serial["run"]["settings"]
     assert sum(len(p["cases"]) for p in from_xdist["pairs"]) > 4
-    assert _stable(from_xdist) == _stable(from_serial)
+    assert stable_results(from_xdist) == stable_results(from_serial)
 
 
 # --- pytest as users know it ---------------------------------------------------------------------

@@ -23,9 +23,8 @@ import shutil
 from collections.abc import Iterator
 
 from harness.database import janitor
-from harness.database.scratch import admin_engine, execute_admin, scratch_name
+from harness.database.scratch import admin_engine, execute_admin, scratch_name, sqlite_target
 from harness.database.target import Target
-from harness.url import DatabaseURL
 
 
 @contextlib.contextmanager
@@ -37,13 +36,10 @@ def clone_target(seeded: Target, *, suffix: str, keep: bool = False) -> Iterator
         path = url.path.with_name(f"{url.path.stem}-{suffix}{url.path.suffix}")
         seeded.close()
         shutil.copyfile(url.path, path)
-        target = Target(
-            DatabaseURL(dialect="sqlite", raw=f"sqlite:///{path}", path=path), scratch=True
-        )
         try:
-            yield target
+            with sqlite_target(path, scratch=True) as target:
+                yield target
         finally:
-            target.close()
             if not keep:
                 path.unlink(missing_ok=True)
         return

@@ -64,15 +64,8 @@ def open_target(
         tmp = janitor.make_temp_dir()
         try:
             path = tmp / f"fixture{'-' + suffix if suffix else ''}.sqlite3"
-            target = Target(
-                DatabaseURL(dialect="sqlite", raw=f"sqlite:///{path}", path=path),
-                scratch=True,
-                statement_timeout=statement_timeout,
-            )
-            try:
+            with sqlite_target(path, scratch=True, statement_timeout=statement_timeout) as target:
                 yield target
-            finally:
-                target.close()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return
@@ -102,9 +95,18 @@ def _sqlite_target(
             )
         path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite_target(path, scratch=False, statement_timeout=statement_timeout) as target:
+        yield target
+
+
+@contextlib.contextmanager
+def sqlite_target(
+    path: Path, *, scratch: bool, statement_timeout: float | None = None
+) -> Iterator[Target]:
+    """A :class:`Target` on the SQLite file ``path``, its connections closed at the end."""
     target = Target(
         DatabaseURL(dialect="sqlite", raw=f"sqlite:///{path}", path=path),
-        scratch=False,
+        scratch=scratch,
         statement_timeout=statement_timeout,
     )
     try:

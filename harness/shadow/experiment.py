@@ -273,19 +273,22 @@ class Shadow:
                 )
                 return tenant_id, {k: bound[k] for k in chosen if k in bound}
 
+            def call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+                """Both sides bound to the caller's arguments, and what the record keeps."""
+                tenant_id, recorded = details(args, kwargs)
+                return {
+                    "legacy": functools.partial(func, *args, **kwargs),
+                    "new": functools.partial(new, *args, **kwargs),
+                    "use": use,
+                    "tenant_id": tenant_id,
+                    "params": recorded,
+                }
+
             if is_async(func):
 
                 @functools.wraps(func)
                 async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                    tenant_id, recorded = details(args, kwargs)
-                    return await self.arun(
-                        name,
-                        legacy=functools.partial(func, *args, **kwargs),
-                        new=functools.partial(new, *args, **kwargs),
-                        use=use,
-                        tenant_id=tenant_id,
-                        params=recorded,
-                    )
+                    return await self.arun(name, **call(args, kwargs))
 
                 return async_wrapper  # type: ignore[return-value]
 
@@ -293,15 +296,7 @@ class Shadow:
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 if not self._on:
                     return (func if use == "legacy" else new)(*args, **kwargs)
-                tenant_id, recorded = details(args, kwargs)
-                return self.run(
-                    name,
-                    legacy=functools.partial(func, *args, **kwargs),
-                    new=functools.partial(new, *args, **kwargs),
-                    use=use,
-                    tenant_id=tenant_id,
-                    params=recorded,
-                )
+                return self.run(name, **call(args, kwargs))
 
             return wrapper  # type: ignore[return-value]
 
