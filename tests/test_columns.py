@@ -61,6 +61,13 @@ KINDS: dict[str, Any] = {
 }
 
 
+IDS: dict[str, Any] = {
+    "text": st.text(max_size=3),
+    "int": st.integers(-(2**40), 2**40),
+    "uuid": st.uuids(),
+}
+
+
 def equal_form(value: Any) -> Any:
     """Another form of the same canonical value, where one exists."""
     if isinstance(value, Decimal) and value.is_finite() and value == float(value):
@@ -116,7 +123,20 @@ def table_pair(draw: st.DrawFn) -> tuple[list[Any], list[Any], bool]:
     legacy = [
         {n: pools[n][draw(st.integers(0, len(pools[n]) - 1))] for n in names} for _ in range(ROWS)
     ]
+    ident = draw(st.sampled_from([None, "text", "int", "uuid"]))
+    if ident is not None:  # a unique id first, as most results have: the rows line up by it
+        ids = draw(st.lists(IDS[ident], min_size=ROWS + 2, max_size=ROWS + 2, unique=True))
+        legacy = [{"id": ids[i], **r} for i, r in enumerate(legacy)]
+        names = ["id", *names]
+        pools["id"] = ids
     new = [dict(r) for r in legacy]
+    if ident is not None:  # rows one side lacks: dropped, added, an id returned twice
+        for _ in range(draw(st.integers(0, 2))):
+            del new[draw(st.integers(0, len(new) - 1))]
+        for extra in ids[ROWS:][: draw(st.integers(0, 2))]:
+            new.append({**new[0], "id": extra})
+        if draw(st.integers(0, 9)) == 0:
+            new.append(dict(new[-1]))
     draw(st.randoms(use_true_random=False)).shuffle(new)
     for r in new:  # some values in another form of the same value, some changed
         for n in names:

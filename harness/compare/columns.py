@@ -1,28 +1,35 @@
 """Comparing two :class:`~harness.normalize.table.Table` results on their raw columns.
 
-Each row gets a key made of its raw values, fixed up column by column where Python's ``==`` on
-the raw values is not the canonical equality. The keys are *sound*: two rows with equal keys are
-equal in canonical form. So results whose keys match (in order, or as multisets) are equal,
-decided with a few C-level passes and no canonical row built. Where keys differ, only the rows
-left over are made canonical and judged as :mod:`harness.compare.verdict` judges any rows.
+Each column is compared through a *view* of its raw values: the values themselves, or fixed up
+where Python's ``==`` on them is not the canonical equality. Views are *sound*: equal views are
+equal in canonical form. Unordered results are lined up by a column that is unique on both sides
+(an id, as a rule): one dict per side, then each column of one side reordered and compared with
+the other's in one C-level pass. Rows without such a column get a key (a tuple of hashable
+views) and the sides are compared as multisets of keys. Either way equal results are decided
+without one canonical row built; where views differ, only the rows left over are made canonical
+and judged as :mod:`harness.compare.verdict` judges any rows.
 
 Per column, over the types both sides hold there:
 
 ==========================  ====================================================================
-raw type                    key
+raw type                    view
 ==========================  ====================================================================
 str, int, float, None       the value (``1 == 1.0`` is canonical too)
 bool                        the value, unless the column also holds numbers: then canonical
-``Decimal``                 ``float(value)`` while every Decimal of the column is finite and below
-                            2**53 (the float is then exactly the canonical number), else canonical
+``Decimal``                 the value (``==`` compares numbers exactly); as a hashed key,
+                            ``float(value)`` while every Decimal of the column is finite and
+                            below 2**53 (the float is then exactly the canonical number), else
+                            the canonical number
 ``datetime``                the value when all of the column's are naive, or all carry a fixed
                             offset (``datetime.timezone``); else the canonical UTC text
 ``date``, ``bytes``         the value
 ``UUID``                    ``.int`` (its text when the column also holds text; the value when it
                             also holds numbers)
-dict, list (JSON)           ``repr()`` of every value of the column: equal reprs are equal JSON
-                            values; the rare equal values with unequal reprs (keys in another
-                            order, ``1`` vs ``1.0``) are left over and judged canonically
+dict, list (JSON)           the value, unless bools and numbers both occur in the column's
+                            values at any depth (``{"a": True} == {"a": 1}``); then, and as a
+                            hashed key, ``repr()``: equal reprs are equal JSON values, and the
+                            rare equal values with unequal reprs (keys in another order, ``1``
+                            vs ``1.0``) are left over and judged canonically
 other scalars               ``canonical_key`` of the canonical value
 ==========================  ====================================================================
 """
@@ -30,11 +37,11 @@ other scalars               ``canonical_key`` of the canonical value
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
-from itertools import compress
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, is_not, itemgetter, ne, not_
 from typing import Any
 from uuid import UUID
 
@@ -55,7 +62,11 @@ _CONTAINERS: frozenset[type] = frozenset({dict, list})
 # Raw types whose own == and hash are the canonical equality (given the rules above).
 _AS_THEY_ARE: frozenset[type] = frozenset({str, int, float, bool, type(None), date, bytes})
 _FLOAT_EXACT = Decimal(2**53)
+# Columns whose values (or views) can line up the rows of two sides: hashed fast, never equal
+# across types in a way canonical forms are not.
+_LINE_UP_TYPES: frozenset[type] = frozenset({str, int, UUID})
 _TZINFO = attrgetter("tzinfo")
+_DATETIMES_OR_NONE: frozenset[type] = frozenset({datetime, type(None)})
 _UUID_INT = attrgetter("int")
 # Converters of scalars the Table keeps raw; anything else a column holds was made canonical.
 _SCALAR_FORMS = frozenset(SCALAR_CONVERTERS.values())
@@ -67,80 +78,198 @@ def compare_tables(
     left: Table, right: Table, *, ordered: bool, tolerance: float
 ) -> Comparison | None:
     """The verdict on two Tables, or None when it needs every canonical row (the caller builds
-    them): columns that do not line up, or an ordered result whose rows differ."""
-    keys = row_keys(left, right)
-    if keys is None:
+    them): columns that do not line up, or an ordered result whose rows differ.
+
+    The columns are compared with ``==`` on views of the raw values where that is the canonical
+    equality (see :func:`column_views`). An unordered result is lined up by a column whose
+    values are unique on both sides (its id, as a rule); without one, each row gets a hashable
+    key and the sides are compared as multisets of keys.
+    """
+    pairs = _column_pairs(left, right)
+    if pairs is None:
         return None
-    keys_l, keys_r = keys
-    if keys_l == keys_r:
-        return EQUAL
+    nested = left.nested_types | right.nested_types
+    views = [column_views(_source(left, i), _source(right, j), nested) for i, j in pairs]
     if ordered:
-        if len(keys_l) != len(keys_r):
+        if len(left) != len(right):
             return None
         rows_l, rows_r = TableRows(left), TableRows(right)
-        for index, (a, b) in enumerate(zip(keys_l, keys_r, strict=True)):
-            if a != b and not close(rows_l[index], rows_r[index], tolerance):
+        for index in sorted(_differing(views, None, None, len(left))):
+            if not close(rows_l[index], rows_r[index], tolerance):
                 return None
         return EQUAL
-    try:
-        distinct_l, distinct_r = set(keys_l), set(keys_r)
-    except TypeError:
+    lined_up = _line_up(views)
+    if lined_up is None:
+        return _by_row_keys(left, right, pairs, tolerance)
+    key, index_l, index_r, only_l, only_r = lined_up
+    differing = _differing(views, index_l, index_r, len(index_l), skip=key)
+    if not differing and not only_l and not only_r:
+        return EQUAL
+    leftover_l = [*only_l, *(index_l[p] for p in differing)]
+    leftover_r = [*only_r, *((p if index_r is None else index_r[p]) for p in differing)]
+    return _judge(left, leftover_l, right, leftover_r, tolerance)
+
+
+def _column_pairs(left: Table, right: Table) -> list[tuple[int, int]] | None:
+    """The index of each column on both sides, in the left side's order; None when the sides'
+    columns differ."""
+    if (left.names is None) != (right.names is None):
         return None
-    if len(distinct_l) == len(keys_l) and len(distinct_r) == len(keys_r):
-        # Rows are usually distinct (they have ids): multisets are sets, and what is left
-        # over is the two set differences, all in C.
-        if distinct_l == distinct_r:
-            return EQUAL
-        extra_l = dict.fromkeys(distinct_l - distinct_r, 1)
-        extra_r = dict.fromkeys(distinct_r - distinct_l, 1)
-        return _leftovers(
-            (left, keys_l, extra_l, distinct_r), (right, keys_r, extra_r, distinct_l), tolerance
+    if left.names is not None and right.names is not None:
+        if set(left.names) != set(right.names) or len(left.names) != len(right.names):
+            return None
+        where = {name: index for index, name in enumerate(right.names)}
+        return [(index, where[name]) for index, name in enumerate(left.names)]
+    if len(left.columns) != len(right.columns):
+        return None
+    return [(index, index) for index in range(len(left.columns))]
+
+
+View = tuple[Any, Any, set[type]]  # left values, right values, the types of both
+
+
+def _line_up(
+    views: list[View],
+) -> tuple[int, list[int], list[int] | None, list[int], list[int]] | None:
+    """Pair the rows by the first column (of at most two tried) whose values are text,
+    integers or UUIDs, unique on each side.
+
+    Returns that column's index, the paired rows' indices on the left, the same on the right
+    (None: every right row, in order), and the rows of each side whose value the other side
+    lacks; None when no column pairs them.
+    """
+    tried = 0
+    for column, (values_l, values_r, found) in enumerate(views):
+        if not found <= _LINE_UP_TYPES:
+            continue
+        if tried == 2:
+            break
+        tried += 1
+        where_l = dict(zip(values_l, range(len(values_l)), strict=True))
+        if len(where_l) != len(values_l) or len(set(values_r)) != len(values_r):
+            continue
+        found_l: list[Any] = list(map(where_l.get, values_r))
+        if len(values_l) == len(values_r) and None not in found_l:
+            return column, found_l, None, [], []  # distinct values, as many: a bijection
+        on_left = list(map(is_not, found_l, repeat(None)))
+        index_l = list(compress(found_l, on_left))
+        return (
+            column,
+            index_l,
+            list(compress(range(len(values_r)), on_left)),
+            sorted(set(range(len(values_l))).difference(index_l)),
+            list(compress(range(len(values_r)), map(not_, on_left))),
         )
+    return None
+
+
+def _differing(
+    views: list[View],
+    index_l: list[int] | None,
+    index_r: list[int] | None,
+    count: int,
+    skip: int = -1,
+) -> set[int]:
+    """The positions (of ``count`` paired rows) where any column's views differ (but column
+    ``skip``'s); a side's index list picks and orders its rows (None: all, as they are)."""
+    pick_l, pick_r = _picker(index_l), _picker(index_r)
+    differing: set[int] = set()
+    for column, (values_l, values_r, _) in enumerate(views):
+        if column == skip:
+            continue
+        a, b = pick_l(values_l), pick_r(values_r)
+        if a != b:
+            differing.update(compress(range(count), map(ne, a, b)))
+    return differing
+
+
+def _picker(index: list[int] | None) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A function taking the values at ``index`` (None: all) as a tuple. ``itemgetter`` of
+    every index at once reads a column in a C loop; a tuple compares with a tuple only."""
+    if index is None:
+        return tuple
+    if len(index) > 1:
+        return itemgetter(*index)
+    return lambda values: tuple(values[i] for i in index)
+
+
+def _by_row_keys(
+    left: Table, right: Table, pairs: list[tuple[int, int]], tolerance: float
+) -> Comparison:
+    """The sides compared as multisets of row keys (a tuple of hashable views per row)."""
+    nested = left.nested_types | right.nested_types
+    columns_l: list[Any] = []
+    columns_r: list[Any] = []
+    for i, j in pairs:
+        key_l, key_r, _ = column_views(_source(left, i), _source(right, j), nested, hashed=True)
+        columns_l.append(key_l)
+        columns_r.append(key_r)
+    keys_l = list(zip(*columns_l, strict=True))
+    keys_r = list(zip(*columns_r, strict=True))
+    if keys_l == keys_r:
+        return EQUAL
     counts_l, counts_r = Counter(keys_l), Counter(keys_r)
     if dict.__eq__(counts_l, counts_r):
         return EQUAL
     # Counter's own subtraction is a Python loop over every key; the items views are C.
     extra_l = {k: c - counts_r.get(k, 0) for k, c in counts_l.items() - counts_r.items()}
     extra_r = {k: c - counts_l.get(k, 0) for k, c in counts_r.items() - counts_l.items()}
-    return _leftovers(
-        (left, keys_l, {k: c for k, c in extra_l.items() if c > 0}, counts_r),
-        (right, keys_r, {k: c for k, c in extra_r.items() if c > 0}, counts_l),
+    return _judge(
+        left,
+        _extra_rows(keys_l, {k: c for k, c in extra_l.items() if c > 0}),
+        right,
+        _extra_rows(keys_r, {k: c for k, c in extra_r.items() if c > 0}),
         tolerance,
+        raw=((keys_l, counts_r), (keys_r, counts_l)),
     )
 
 
-Leftover = tuple[Table, list[Any], dict[Any, int], Container[Any]]
+def _extra_rows(keys: list[Any], extra: dict[Any, int]) -> list[int]:
+    """The rows holding the keys a side has more of (key -> how many more): the first copies."""
+    wanted = dict(extra)
+    rows = []
+    for index in compress(range(len(keys)), map(extra.__contains__, keys)):
+        key = keys[index]
+        if wanted[key]:
+            wanted[key] -= 1
+            rows.append(index)
+    return rows
 
 
-def _leftovers(left: Leftover, right: Leftover, tolerance: float) -> Comparison:
-    """Judge the rows whose keys one side has more of, in canonical form. Each side comes as
-    its table, its row keys, the keys it has more of (key -> how many more) and the keys the
-    other side has.
+RawKeys = tuple[list[Any], Container[Any]]  # a side's row keys, the other side's keys
 
-    Rows with equal keys are equal, so setting them aside changes no canonical difference; the
-    leftover rows get canonical keys, and :func:`~harness.compare.explain.explain_unordered` sees
-    sides in which every other row holds a key that matches nothing.
+
+def _judge(
+    left: Table,
+    leftover_l: list[int],
+    right: Table,
+    leftover_r: list[int],
+    tolerance: float,
+    *,
+    raw: tuple[RawKeys, RawKeys] | None = None,
+) -> Comparison:
+    """Judge the rows left over on each side in canonical form.
+
+    Every other row is paired with an equal row of the other side, so setting them aside
+    changes no canonical difference; :func:`~harness.compare.explain.explain_unordered` sees
+    sides in which every other row holds a key that matches nothing. ``raw``: each side's row
+    keys and the other side's, when rows were matched by key (then a leftover row whose key the
+    other side has too is an extra copy, not a row that side lacks).
     """
     sides = []
     canon_counts = []
     present = []
-    for table, keys, extra, others in (left, right):
+    for side, (table, leftover) in enumerate(((left, leftover_l), (right, leftover_r))):
         rows = TableRows(table)
-        canonical: list[Any] = [_UNMATCHED] * len(keys)
+        canonical: list[Any] = [_UNMATCHED] * len(table)
         counts: Counter[Any] = Counter()
         shared = set()  # canonical keys of leftover rows whose raw key the other side has too
-        wanted = dict(extra)
-        for index in compress(range(len(keys)), map(extra.__contains__, keys)):
-            key = keys[index]
-            if not wanted[key]:
-                continue  # the copies of this key that both sides have
-            wanted[key] -= 1
-            ckey = canonical_key(rows[index])
-            canonical[index] = ckey
-            counts[ckey] += 1
-            if key in others:
-                shared.add(ckey)
-        sides.append(SideRows(table_side(table is left[0]), rows, canonical, None))
+        for index in sorted(leftover):
+            key = canonical[index] = canonical_key(rows[index])
+            counts[key] += 1
+            if raw is not None and raw[side][0][index] in raw[side][1]:
+                shared.add(key)
+        sides.append(SideRows(table_side(table is left), rows, canonical, None))
         canon_counts.append(counts)
         present.append(shared)
     counts_left, counts_right = canon_counts
@@ -173,30 +302,8 @@ class _Unmatched:
 _UNMATCHED = _Unmatched()
 
 
-def row_keys(left: Table, right: Table) -> tuple[list[Any], list[Any]] | None:
-    """Each side's row keys, columns in the left side's order; None when the columns differ."""
-    if (left.names is None) != (right.names is None):
-        return None
-    if left.names is not None and right.names is not None:
-        if set(left.names) != set(right.names) or len(left.names) != len(right.names):
-            return None
-        where = {name: index for index, name in enumerate(right.names)}
-        pairs = [(index, where[name]) for index, name in enumerate(left.names)]
-    else:
-        if len(left.columns) != len(right.columns):
-            return None
-        pairs = [(index, index) for index in range(len(left.columns))]
-    columns_l: list[Any] = []
-    columns_r: list[Any] = []
-    for i, j in pairs:
-        key_l, key_r = column_keys(_source(left, i), _source(right, j))
-        columns_l.append(key_l)
-        columns_r.append(key_r)
-    return list(zip(*columns_l, strict=True)), list(zip(*columns_r, strict=True))
-
-
 def _source(table: Table, index: int) -> tuple[Any, set[type]]:
-    """A column as the keys read it: raw, or canonical when its converter is the normalizer's."""
+    """A column as the views read it: raw, or canonical when its converter is the normalizer's."""
     convert = table.converters[index]
     if convert is None or convert in _SCALAR_FORMS:
         return table.columns[index], table.founds[index]
@@ -204,16 +311,27 @@ def _source(table: Table, index: int) -> tuple[Any, set[type]]:
     return column, set(map(type, column))
 
 
-def column_keys(left: tuple[Any, set[type]], right: tuple[Any, set[type]]) -> tuple[Any, Any]:
-    """The keys of one column on both sides (see the module's table)."""
+def column_views(
+    left: tuple[Any, set[type]],
+    right: tuple[Any, set[type]],
+    nested: frozenset[type] = frozenset(),
+    *,
+    hashed: bool = False,
+) -> View:
+    """One column's values on both sides as compared (see the module's table), and the types
+    the two sides hold there. ``nested``: the types held inside the sides' JSON values;
+    ``hashed``: the views are to be hashed (row keys), not only compared with ``==``."""
     (values_l, found_l), (values_r, found_r) = left, right
     union = found_l | found_r
     if union & _CONTAINERS:
-        return list(map(repr, values_l)), list(map(repr, values_r))
+        held = union | nested
+        if hashed or (bool in held and held & _NUMBERS):
+            return list(map(repr, values_l)), list(map(repr, values_r)), union
+        return values_l, values_r, union
     if bool in union and union & _NUMBERS:
-        return _canonical_keys(left), _canonical_keys(right)
+        return _canonical_keys(left), _canonical_keys(right), union
     fixes: dict[type, Fix] = {}
-    if Decimal in union:
+    if Decimal in union and hashed:
         exact = _decimals_fit(values_l, found_l) and _decimals_fit(values_r, found_r)
         fixes[Decimal] = float if exact else decimal_value
     if datetime in union and not _same_clock(left, right):
@@ -225,7 +343,7 @@ def column_keys(left: tuple[Any, set[type]], right: tuple[Any, set[type]]) -> tu
             fixes[UUID] = _UUID_INT
     for cls in union - _AS_THEY_ARE - {Decimal, datetime, UUID}:
         fixes[cls] = _scalar_key(cls)
-    return _fixed(values_l, found_l, fixes), _fixed(values_r, found_r, fixes)
+    return _fixed(values_l, found_l, fixes), _fixed(values_r, found_r, fixes), union
 
 
 def _fixed(values: Any, found: set[type], fixes: dict[type, Fix]) -> Any:
@@ -277,7 +395,12 @@ def _same_clock(*sides: tuple[Any, set[type]]) -> bool:
     zones: set[Any] = set()
     for values, found in sides:
         if datetime in found:
-            stamps = values if len(found) == 1 else [v for v in values if v.__class__ is datetime]
+            if len(found) == 1:
+                stamps = values
+            elif found == _DATETIMES_OR_NONE:
+                stamps = filter(None, values)  # a datetime is never false
+            else:
+                stamps = [v for v in values if v.__class__ is datetime]
             zones.update(map(_TZINFO, stamps))
     if zones == {None}:
         return True

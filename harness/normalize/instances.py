@@ -36,6 +36,7 @@ from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 
 from harness.canonical import PASS_TYPES
+from harness.normalize.table import dict_columns
 
 PLAIN, BOOLEAN, JSON = 0, 1, 2
 
@@ -257,14 +258,8 @@ def instance_rows(
     if reader.getter is None:
         return [()] * len(items), reader.keys, reader.kinds
     if by_column:  # one list per column instead of a tuple per instance (for a Table)
-        try:
-            return (
-                [list(map(itemgetter(a), datas)) for a in reader.attrs],
-                reader.keys,
-                reader.kinds,
-            )
-        except KeyError:
-            return None
+        columns = dict_columns(datas, reader.attrs)
+        return None if columns is None else (columns, reader.keys, reader.kinds)
     # Every instance holds as many entries as the first, and each of the first one's: the same.
     try:
         values = list(map(reader.getter, datas))

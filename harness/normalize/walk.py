@@ -49,7 +49,7 @@ from harness.normalize.instances import (
     normalize_sqlalchemy,
 )
 from harness.normalize.rowdicts import AS_IS, CONVERT, CONVERT_ODD, row_builder
-from harness.normalize.table import Table, nested_facts
+from harness.normalize.table import Table, dict_columns, nested_facts, tuple_columns
 from harness.paths import join, sort_token
 
 __all__ = ["KeyCollisionError", "coerce", "normalize", "normalize_rows"]
@@ -315,20 +315,18 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
         if len(set(map(len, items))) != 1:
             return None
         rows, names = items, None
-        columns: list[Any] = list(zip(*items, strict=True))
+        columns: list[Any] = tuple_columns(items, len(items[0]))
     elif cls is dict:
-        # Rows of one length that all hold every name of the first: they have the same keys.
+        # Rows of one length that all hold every name of the first have the same keys.
         names = tuple(items[0])
-        if set(map(len, items)) != {len(names)} or not names:
-            return None
         if any(name.__class__ is not str for name in names):
             return None
         if walker.keys and not walker.keys.keys().isdisjoint(names):
             return None
-        try:
-            columns = [list(map(itemgetter(name), items)) for name in names]
-        except KeyError:
+        found_columns = dict_columns(items, names)
+        if found_columns is None:
             return None
+        columns = found_columns
     else:
         handler = _HANDLERS.get(cls) or _resolve(cls)
         if handler is not normalize_peewee and handler is not normalize_sqlalchemy:
@@ -343,6 +341,7 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
     modes: list[int] = []
     converters: list[Callable[[Any], Any] | None] = []
     nested: set[str] = set()
+    nested_types: set[type] = set()
     for index, found in enumerate(founds):
         kind = column_kinds[index] if column_kinds else PLAIN
         odd = found - PASS_TYPES
@@ -352,7 +351,8 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
             facts = nested_facts(columns[index])
             if facts is None:
                 return None
-            nested |= facts[1]
+            nested |= facts[0]
+            nested_types |= facts[1]
             mode, convert = AS_IS, None
         elif not odd <= _LAZY_SCALARS or (kind == JSON and str in found):
             return None
@@ -371,6 +371,7 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
         modes=tuple(modes),
         build=build,
         nested_keys=frozenset(nested),
+        nested_types=frozenset(nested_types),
     )
 
 
