@@ -146,13 +146,19 @@ def _line_up(
             break
         tried += 1
         where_l = dict(zip(values_l, range(len(values_l)), strict=True))
-        if len(where_l) != len(values_l) or len(set(values_r)) != len(values_r):
+        if len(where_l) != len(values_l):
             continue
+        # The left row of each right row's value; two right rows with one value would meet
+        # at one left row (a value the left side lacks leaves both over, to be judged).
         found_l: list[Any] = list(map(where_l.get, values_r))
         if len(values_l) == len(values_r) and None not in found_l:
-            return column, found_l, None, [], []  # distinct values, as many: a bijection
+            if len(set(found_l)) != len(found_l):
+                continue
+            return column, found_l, None, [], []  # as many, all distinct: a bijection
         on_left = list(map(is_not, found_l, repeat(None)))
         index_l = list(compress(found_l, on_left))
+        if len(set(index_l)) != len(index_l):
+            continue
         return (
             column,
             index_l,

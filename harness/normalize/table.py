@@ -74,14 +74,18 @@ def dict_columns(dicts: list[dict[Any, Any]], names: Sequence[Any]) -> list[list
     """
     first = tuple(dicts[0])
     width = len(first)
-    if not width or set(map(len, dicts)) != {width}:
+    where = {key: p for p, key in enumerate(first)}
+    if not width or not all(name in where for name in names):
         return None
     count = len(dicts)
     keys = list(chain.from_iterable(dicts))
-    where = {key: p for p, key in enumerate(first)}
-    if not all(name in where for name in names):
-        return None
-    if any(keys[p::width].count(key) != count for p, key in enumerate(first)):
+    # All keys read in one pass are the first dict's, repeated: every dict holds them in that
+    # order (a dict of more or fewer keys would put a key twice in one dict).
+    if len(keys) != count * width or any(
+        keys[p::width].count(key) != count for p, key in enumerate(first)
+    ):
+        if set(map(len, dicts)) != {width}:
+            return None
         try:  # the same keys in another order, or other keys (KeyError)
             return [list(map(itemgetter(name), dicts)) for name in names]
         except KeyError:
