@@ -203,6 +203,18 @@ def test_same_rows_in_another_order_are_equal_and_no_row_is_built() -> None:
     assert not compare(left, right, ordered=True).equal
 
 
+def row_with(i: int, value: Any, wide: bool) -> dict[str, Any]:
+    """Row ``i`` holding ``value``; ``wide``: with more columns whose raw values compare as
+    they are, so that whole rows are compared and ``v`` is judged apart."""
+    if not wide:
+        return {"k": i, "v": value}
+    return {"k": i, "name": f"n{i}", "n": i * 2, "at": date(2024, 1, 1 + i % 28), "v": value}
+
+
+WIDTHS = pytest.mark.parametrize("wide", [False, True], ids=["narrow", "wide"])
+
+
+@WIDTHS
 @pytest.mark.parametrize(
     ("legacy", "new"),
     [
@@ -215,12 +227,13 @@ def test_same_rows_in_another_order_are_equal_and_no_row_is_built() -> None:
         pytest.param(Decimal(2**60), 2**60, id="big-integral-decimal-vs-int"),
     ],
 )
-def test_equal_forms_that_raw_values_do_not_share(legacy: Any, new: Any) -> None:
-    rows_l = [{"k": i, "v": legacy} for i in range(MIN_LAZY_ROWS)]
-    rows_r = [{"k": i, "v": new} for i in reversed(range(MIN_LAZY_ROWS))]
+def test_equal_forms_that_raw_values_do_not_share(legacy: Any, new: Any, wide: bool) -> None:
+    rows_l = [row_with(i, legacy, wide) for i in range(MIN_LAZY_ROWS)]
+    rows_r = [row_with(i, new, wide) for i in reversed(range(MIN_LAZY_ROWS))]
     assert compare(lazy(rows_l), lazy(rows_r), ordered=False).equal
 
 
+@WIDTHS
 @pytest.mark.parametrize(
     ("legacy", "new"),
     [
@@ -231,7 +244,7 @@ def test_equal_forms_that_raw_values_do_not_share(legacy: Any, new: Any) -> None
         pytest.param({"a": True}, {"a": 1}, id="json-bool-vs-int"),
     ],
 )
-def test_raw_keys_never_join_what_differs(legacy: Any, new: Any) -> None:
-    rows_l = [{"k": i, "v": legacy} for i in range(MIN_LAZY_ROWS)]
-    rows_r = [{"k": i, "v": new} for i in range(MIN_LAZY_ROWS)]
+def test_raw_keys_never_join_what_differs(legacy: Any, new: Any, wide: bool) -> None:
+    rows_l = [row_with(i, legacy, wide) for i in range(MIN_LAZY_ROWS)]
+    rows_r = [row_with(i, new, wide) for i in range(MIN_LAZY_ROWS)]
     assert not compare(lazy(rows_l), lazy(rows_r), ordered=False).equal

@@ -102,7 +102,10 @@ def compare_tables(
     if lined_up is None:
         return _by_row_keys(left, right, pairs, tolerance)
     key, index_l, index_r, only_l, only_r = lined_up
-    differing = _differing(views, index_l, index_r, len(index_l), skip=key)
+    if _whole_rows(left, right, views):
+        differing = _differing_records(left, right, views, index_l, index_r)
+    else:
+        differing = _differing(views, index_l, index_r, len(index_l), skip=key)
     if not differing and not only_l and not only_r:
         return EQUAL
     leftover_l = [*only_l, *(index_l[p] for p in differing)]
@@ -125,7 +128,8 @@ def _column_pairs(left: Table, right: Table) -> list[tuple[int, int]] | None:
     return [(index, index) for index in range(len(left.columns))]
 
 
-View = tuple[Any, Any, set[type]]  # left values, right values, the types of both
+# Left values, right values, the types of both, whether == on the raw values is canonical too.
+View = tuple[Any, Any, set[type], bool]
 
 
 def _line_up(
@@ -139,7 +143,7 @@ def _line_up(
     lacks; None when no column pairs them.
     """
     tried = 0
-    for column, (values_l, values_r, found) in enumerate(views):
+    for column, (values_l, values_r, found, _) in enumerate(views):
         if not found <= _LINE_UP_TYPES:
             continue
         if tried == 2:
@@ -180,12 +184,43 @@ def _differing(
     ``skip``'s); a side's index list picks and orders its rows (None: all, as they are)."""
     pick_l, pick_r = _picker(index_l), _picker(index_r)
     differing: set[int] = set()
-    for column, (values_l, values_r, _) in enumerate(views):
+    for column, (values_l, values_r, _, _) in enumerate(views):
         if column == skip:
             continue
         a, b = pick_l(values_l), pick_r(values_r)
         if a != b:
             differing.update(compress(range(count), map(ne, a, b)))
+    return differing
+
+
+def _whole_rows(left: Table, right: Table, views: list[View]) -> bool:
+    """Both sides' rows are dicts (of the same keys) or tuples (of the same columns) as they
+    came back, and most columns' raw values compare as their views do."""
+    records_l, records_r = left.records, right.records
+    if records_l is None or records_r is None or not records_l or not records_r:
+        return False
+    if records_l[0].__class__ is not records_r[0].__class__:
+        return False
+    return sum(view[3] for view in views) * 2 > len(views)
+
+
+def _differing_records(
+    left: Table,
+    right: Table,
+    views: list[View],
+    index_l: list[int],
+    index_r: list[int] | None,
+) -> set[int]:
+    """:func:`_differing` on whole rows: the rows picked on each side compared as they came
+    back (a dict or tuple compares its values with ``==`` in one C call, the other side's rows
+    read once each instead of once per column), plus the views of the columns whose raw values
+    ``==`` cannot judge."""
+    assert left.records is not None and right.records is not None
+    a, b = _picker(index_l)(left.records), _picker(index_r)(right.records)
+    differing = set() if a == b else set(compress(range(len(index_l)), map(ne, a, b)))
+    others = [view for view in views if not view[3]]
+    if others:
+        differing |= _differing(others, index_l, index_r, len(index_l))
     return differing
 
 
@@ -207,7 +242,7 @@ def _by_row_keys(
     columns_l: list[Any] = []
     columns_r: list[Any] = []
     for i, j in pairs:
-        key_l, key_r, _ = column_views(_source(left, i), _source(right, j), nested, hashed=True)
+        key_l, key_r, _, _ = column_views(_source(left, i), _source(right, j), nested, hashed=True)
         columns_l.append(key_l)
         columns_r.append(key_r)
     keys_l = list(zip(*columns_l, strict=True))
@@ -308,48 +343,53 @@ class _Unmatched:
 _UNMATCHED = _Unmatched()
 
 
-def _source(table: Table, index: int) -> tuple[Any, set[type]]:
-    """A column as the views read it: raw, or canonical when its converter is the normalizer's."""
+def _source(table: Table, index: int) -> tuple[Any, set[type], bool]:
+    """A column as the views read it: raw, or canonical when its converter is the normalizer's
+    (then the last item, whether the column's values are the raw ones, is False)."""
     convert = table.converters[index]
     if convert is None or convert in _SCALAR_FORMS:
-        return table.columns[index], table.founds[index]
+        return table.columns[index], table.founds[index], True
     column = table.column(index)
-    return column, set(map(type, column))
+    return column, set(map(type, column)), False
 
 
 def column_views(
-    left: tuple[Any, set[type]],
-    right: tuple[Any, set[type]],
+    left: tuple[Any, set[type], bool],
+    right: tuple[Any, set[type], bool],
     nested: frozenset[type] = frozenset(),
     *,
     hashed: bool = False,
 ) -> View:
-    """One column's values on both sides as compared (see the module's table), and the types
-    the two sides hold there. ``nested``: the types held inside the sides' JSON values;
-    ``hashed``: the views are to be hashed (row keys), not only compared with ``==``."""
-    (values_l, found_l), (values_r, found_r) = left, right
+    """One column's values on both sides as compared (see the module's table), the types the
+    two sides hold there, and whether ``==`` on the raw values is the canonical equality too.
+    ``nested``: the types held inside the sides' JSON values; ``hashed``: the views are to be
+    hashed (row keys), not only compared with ``==``."""
+    (values_l, found_l, raw_l), (values_r, found_r, raw_r) = left, right
     union = found_l | found_r
+    raw = raw_l and raw_r
     if union & _CONTAINERS:
         held = union | nested
         if hashed or (bool in held and held & _NUMBERS):
-            return list(map(repr, values_l)), list(map(repr, values_r)), union
-        return values_l, values_r, union
+            return list(map(repr, values_l)), list(map(repr, values_r)), union, False
+        return values_l, values_r, union, raw
     if bool in union and union & _NUMBERS:
-        return _canonical_keys(left), _canonical_keys(right), union
+        return _canonical_keys(values_l), _canonical_keys(values_r), union, False
     fixes: dict[type, Fix] = {}
     if Decimal in union and hashed:
         exact = _decimals_fit(values_l, found_l) and _decimals_fit(values_r, found_r)
         fixes[Decimal] = float if exact else decimal_value
-    if datetime in union and not _same_clock(left, right):
+    if datetime in union and not _same_clock((values_l, found_l), (values_r, found_r)):
         fixes[datetime] = _datetime_key
-    if UUID in union:
+        raw = False
+    if UUID in union:  # == on UUIDs is canonical; their int or text is only faster
         if str in union:
             fixes[UUID] = str
         elif not union & _NUMBERS:
             fixes[UUID] = _UUID_INT
     for cls in union - _AS_THEY_ARE - {Decimal, datetime, UUID}:
         fixes[cls] = _scalar_key(cls)
-    return _fixed(values_l, found_l, fixes), _fixed(values_r, found_r, fixes), union
+        raw = False
+    return _fixed(values_l, found_l, fixes), _fixed(values_r, found_r, fixes), union, raw
 
 
 def _fixed(values: Any, found: set[type], fixes: dict[type, Fix]) -> Any:
@@ -363,8 +403,7 @@ def _fixed(values: Any, found: set[type], fixes: dict[type, Fix]) -> Any:
     return [v if (fix := get(v.__class__)) is None else fix(v) for v in values]
 
 
-def _canonical_keys(source: tuple[Any, set[type]]) -> list[Any]:
-    values, _ = source
+def _canonical_keys(values: Sequence[Any]) -> list[Any]:
     return [canonical_key(_scalar(v)) for v in values]
 
 

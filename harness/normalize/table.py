@@ -114,6 +114,7 @@ class Table:
         "names",
         "nested_keys",
         "nested_types",
+        "records",
     )
 
     def __init__(
@@ -128,6 +129,7 @@ class Table:
         build: Callable[..., list[Any]] | None,
         nested_keys: frozenset[str] = frozenset(),
         nested_types: frozenset[type] = frozenset(),
+        records: list[Any] | None = None,
     ) -> None:
         self.names = names
         self._values = rows
@@ -138,6 +140,7 @@ class Table:
         self.build = build
         self.nested_keys = nested_keys  # dict keys inside container values, at any depth
         self.nested_types = nested_types  # the types held inside container values
+        self.records = records  # the rows as the side returned them, when dicts or tuples
         self._rows: list[Any] | None = None
 
     def __len__(self) -> int:

@@ -311,6 +311,7 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
     names: tuple[str, ...] | None
     column_kinds: tuple[int, ...] | None = None
     rows: list[tuple[Any, ...]] | None = None
+    records: list[Any] | None = items
     if cls is tuple:
         if len(set(map(len, items))) != 1:
             return None
@@ -331,6 +332,7 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
         handler = _HANDLERS.get(cls) or _resolve(cls)
         if handler is not normalize_peewee and handler is not normalize_sqlalchemy:
             return None
+        records = None
         read = instance_rows(walker, items, handler, by_column=True)
         if read is None:
             return None
@@ -372,6 +374,7 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
         build=build,
         nested_keys=frozenset(nested),
         nested_types=frozenset(nested_types),
+        records=records,
     )
 
 
