@@ -93,8 +93,12 @@ def compare_tables(
     if ordered:
         if len(left) != len(right):
             return None
+        if _whole_rows(left, right, views):
+            differing = _differing_records(left, right, views, None, None, len(left))
+        else:
+            differing = _differing(views, None, None, len(left))
         rows_l, rows_r = TableRows(left), TableRows(right)
-        for index in sorted(_differing(views, None, None, len(left))):
+        for index in sorted(differing):
             if not close(rows_l[index], rows_r[index], tolerance):
                 return None
         return EQUAL
@@ -103,7 +107,7 @@ def compare_tables(
         return _by_row_keys(left, right, pairs, tolerance)
     key, index_l, index_r, only_l, only_r = lined_up
     if _whole_rows(left, right, views):
-        differing = _differing_records(left, right, views, index_l, index_r)
+        differing = _differing_records(left, right, views, index_l, index_r, len(index_l))
     else:
         differing = _differing(views, index_l, index_r, len(index_l), skip=key)
     if not differing and not only_l and not only_r:
@@ -208,8 +212,9 @@ def _differing_records(
     left: Table,
     right: Table,
     views: list[View],
-    index_l: list[int],
+    index_l: list[int] | None,
     index_r: list[int] | None,
+    count: int,
 ) -> set[int]:
     """:func:`_differing` on whole rows: the rows picked on each side compared as they came
     back (a dict or tuple compares its values with ``==`` in one C call, the other side's rows
@@ -217,10 +222,10 @@ def _differing_records(
     ``==`` cannot judge."""
     assert left.records is not None and right.records is not None
     a, b = _picker(index_l)(left.records), _picker(index_r)(right.records)
-    differing = set() if a == b else set(compress(range(len(index_l)), map(ne, a, b)))
+    differing = set() if a == b else set(compress(range(count), map(ne, a, b)))
     others = [view for view in views if not view[3]]
     if others:
-        differing |= _differing(others, index_l, index_r, len(index_l))
+        differing |= _differing(others, index_l, index_r, count)
     return differing
 
 
