@@ -154,3 +154,39 @@ def test_statement_parameters_are_recorded_as_json(target: Target) -> None:
             "7",
             "it's",
         ]
+
+
+def test_every_kind_of_execution_of_the_new_side_is_recorded(target: Target) -> None:
+    """Single, many-row and parameterless executions, and the statement that failed, are caught
+    where the driver is called (the dialect's ``do_execute*``), without engine events."""
+    failing = "SELECT x FROM no_such_table"
+
+    def statements(ctx: Context) -> None:
+        assert ctx.session is not None
+        ctx.session.execute(text("SELECT x FROM probe WHERE x = :x"), {"x": 7})
+        ctx.session.execute(text("INSERT INTO probe (x) VALUES (:x)"), [{"x": 1}, {"x": 2}])
+        ctx.session.connection().execution_options(no_parameters=True).exec_driver_sql(
+            "SELECT COUNT(*) FROM probe"
+        )
+        ctx.session.execute(text(failing))
+
+    recorded = target.new_log.start()
+    try:
+        assert run_side(target, "new", statements) in ("OperationalError", "ProgrammingError")
+    finally:
+        target.new_log.stop()
+
+    def plain(params: Any) -> Any:  # positional or named, as the dialect's driver takes them
+        if isinstance(params, dict):
+            return list(params.values())
+        return [plain(p) for p in params] if isinstance(params, list) else params
+
+    assert [(s.sql, plain(json.loads(s.params or "null"))) for s in recorded] == [
+        (recorded[0].sql, [7]),
+        (recorded[1].sql, [[1], [2]]),
+        ("SELECT COUNT(*) FROM probe", None),
+    ]
+    assert "probe" in recorded[0].sql and "INSERT" in recorded[1].sql
+    assert all(s.ms >= 0 for s in recorded)
+    assert target.new_log.last_sql == failing
+    assert rows_seen(target, "new") == 0

@@ -64,24 +64,53 @@ def params_text(params: Any) -> str:
 
 
 def instrument_engine(engine: Any, log: StatementLog) -> None:
-    """Record the statements of a SQLAlchemy ``engine`` into ``log`` while it is recording."""
-    from sqlalchemy import event
+    """Record the statements of a SQLAlchemy ``engine`` into ``log`` while it is recording.
 
-    # A side's statements run one after another on one connection, so one start time will do.
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-    ) -> None:
-        if log.active:
-            log.last_sql = statement
-            log.started = time.perf_counter()
+    Through the ``do_execute*`` methods of the engine's dialect instance (the harness's own, see
+    :func:`harness.database.target._create_engine`), which every statement reaches with the
+    text and parameters the driver gets (those ``before_cursor_execute`` would show), not
+    through engine events: a single event listener on an engine makes SQLAlchemy dispatch every
+    connection event (begin, savepoint, rollback, before and after each execute, ...) on every
+    connection, which costs more per case than a small query does.
+    """
+    dialect = engine.dialect
+    execute, executemany, no_params = (
+        dialect.do_execute,
+        dialect.do_executemany,
+        dialect.do_execute_no_params,
+    )
+    perf_counter = time.perf_counter
 
-    @event.listens_for(engine, "after_cursor_execute")
-    def _after(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-    ) -> None:
-        if log.active:
-            log.add(statement, parameters, (time.perf_counter() - log.started) * 1000.0)
+    def do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        if not log._active:
+            execute(cursor, statement, parameters, context)
+            return
+        log.last_sql = statement
+        started = perf_counter()
+        execute(cursor, statement, parameters, context)
+        log.add(statement, parameters, (perf_counter() - started) * 1000.0)
+
+    def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        if not log._active:
+            executemany(cursor, statement, parameters, context)
+            return
+        log.last_sql = statement
+        started = perf_counter()
+        executemany(cursor, statement, parameters, context)
+        log.add(statement, parameters, (perf_counter() - started) * 1000.0)
+
+    def do_execute_no_params(cursor: Any, statement: str, context: Any = None) -> None:
+        if not log._active:
+            no_params(cursor, statement, context)
+            return
+        log.last_sql = statement
+        started = perf_counter()
+        no_params(cursor, statement, context)
+        log.add(statement, None, (perf_counter() - started) * 1000.0)
+
+    dialect.do_execute = do_execute
+    dialect.do_executemany = do_executemany
+    dialect.do_execute_no_params = do_execute_no_params
 
 
 def peewee_database_class(base: Any) -> Any:
