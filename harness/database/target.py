@@ -268,13 +268,43 @@ def _fixed_text_savepoints(dialect: Any) -> None:
     documented place for a dialect's savepoint statements; this engine's dialect instance is the
     harness's own.
     """
-    dialect.do_savepoint = lambda conn, name: _execute_fixed(conn, f"SAVEPOINT {name}")
+    dialect.do_savepoint = lambda conn, name: _execute_fixed(
+        conn, f"SAVEPOINT {_savepoint_name(conn, name, new=True)}"
+    )
     dialect.do_rollback_to_savepoint = lambda conn, name: _execute_fixed(
-        conn, f"ROLLBACK TO SAVEPOINT {name}"
+        conn, f"ROLLBACK TO SAVEPOINT {_savepoint_name(conn, name)}"
     )
     dialect.do_release_savepoint = lambda conn, name: _execute_fixed(
-        conn, f"RELEASE SAVEPOINT {name}"
+        conn, f"RELEASE SAVEPOINT {_savepoint_name(conn, name)}"
     )
+
+
+_SAVEPOINT_NAMES = "harness_savepoint_names"
+
+
+def _savepoint_name(conn: Any, name: str, *, new: bool = False) -> str:
+    """The name sent for SQLAlchemy's savepoint ``name``: numbered afresh whenever none is active.
+
+    SQLAlchemy numbers a connection's savepoints for as long as it lives (``sa_savepoint_1``,
+    ``_2``, ...), and the harness holds the new side's connection across every case, so each
+    case's savepoint was a statement never seen before: SQLite compiled it anew (the driver's
+    statement cache never hit) for about as long as the side's small query takes to run. Here the
+    numbering starts again at 1 when SQLAlchemy holds no active savepoint on the connection, so
+    names stay unique among the active ones (the only ones SQLAlchemy refers to again), and
+    every case sends the same ``SAVEPOINT sa_savepoint_1``.
+    """
+    try:
+        names = conn.info.get(_SAVEPOINT_NAMES)
+        if names is None:
+            names = conn.info[_SAVEPOINT_NAMES] = {}
+        if not new:
+            return str(names.get(name, name))
+        if conn.get_nested_transaction() is None:
+            names.clear()
+    except Exception:  # no usable connection: the statement fails as it always did
+        return name
+    sent = names[name] = f"sa_savepoint_{len(names) + 1}"
+    return sent
 
 
 def _execute_fixed(conn: Any, sql: str) -> None:
