@@ -15,17 +15,18 @@ from typing import Any
 from harness.records import Statement, is_transaction_control
 
 MAX_PARAMS_TEXT = 300
+# json.dumps(..., ensure_ascii=False, default=str) builds this encoder for every call.
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 class StatementLog:
     """The statements of one side while a recording is active; ``last_sql`` survives an error."""
 
-    __slots__ = ("_active", "last_sql", "started", "statements")
+    __slots__ = ("_active", "last_sql", "statements")
 
     def __init__(self) -> None:
         self.statements: list[Statement] = []
         self.last_sql: str | None = None
-        self.started = 0.0  # perf_counter() when the statement in flight was sent
         self._active = False
 
     def start(self) -> list[Statement]:
@@ -44,7 +45,7 @@ class StatementLog:
 
     def add(self, sql: str, params: Any, ms: float) -> None:
         if self._active and not is_transaction_control(sql):
-            self.statements.append(Statement(sql=sql, params=params_text(params), ms=round(ms, 4)))
+            self.statements.append(Statement(sql, params_text(params), round(ms, 4)))
 
 
 def params_text(params: Any) -> str:
@@ -55,9 +56,7 @@ def params_text(params: Any) -> str:
     if params is None or params == () or params == [] or params == {}:
         return ""
     try:
-        text = json.dumps(
-            list(params) if isinstance(params, tuple) else params, ensure_ascii=False, default=str
-        )
+        text = _JSON.encode(list(params) if isinstance(params, tuple) else params)
     except (TypeError, ValueError):  # a driver's own parameter object
         text = repr(params)
     return text if len(text) <= MAX_PARAMS_TEXT else text[: MAX_PARAMS_TEXT - 3] + "..."
