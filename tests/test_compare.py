@@ -388,6 +388,11 @@ def test_ignore_agrees_with_leaving_the_key_out(legacy: list[Any], new: list[Any
             [{"id": 1, "x": 1.5}, {"id": 2, "x": 1}],
             id="bool-in-a-converted-column",
         ),
+        pytest.param(  # rows of two shapes: normalized one by one
+            [{"b": True, "at": datetime(2024, 5, 1)}, {"c": 1}],
+            [{"b": 1, "at": datetime(2024, 5, 1)}, {"c": 1}],
+            id="short-rows-of-two-shapes",
+        ),
     ],
 )
 def test_identical_with_flat_tables_told_by_normalize_still_sees_bools(

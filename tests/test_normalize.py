@@ -160,6 +160,13 @@ def test_flat_rows_are_returned_in_a_new_list() -> None:
         pytest.param(
             [{"at": datetime(2024, 5, 1), "n": Decimal("1.5")}] * 2, False, id="tagged-scalars"
         ),
+        pytest.param(
+            [{"a": 1}, {"b": datetime(2024, 5, 1), "c": None}], False, id="short-rows-of-two-shapes"
+        ),
+        pytest.param([{"a": 1}, {"b": timedelta(1), "c": True}], True, id="short-rows-a-bool"),
+        pytest.param([{"a": 1}, {"b": date(2024, 5, 1)}, 2], None, id="short-rows-and-a-scalar"),
+        pytest.param([{"a": 1}, {"b": {"c": 1}, "d": date(2024, 5, 1)}], None, id="short-nested"),
+        pytest.param([{"a": 1}, {"b": {"$date": True}, "d": b"x"}], None, id="short-tag-lookalike"),
         pytest.param([{"a": 1, "tags": ["x"]}], None, id="a-nested-list"),
         pytest.param([{"a": 1, "child": {"b": True}}], None, id="a-nested-dict"),
         pytest.param({"a": 1}, None, id="not-a-list"),
@@ -291,6 +298,13 @@ def test_peewee_instance_maps_physical_columns_without_a_query() -> None:
         "meta": {"a": 1},
     }
     assert queries == 0
+
+
+@pytest.mark.usefixtures("pw_data")
+def test_a_few_instances_read_one_by_one_are_told_flat_unless_they_nest() -> None:
+    flat, nested = PwMachine.get_by_id("m2"), PwMachine.get_by_id("m1")  # m1's JSON is an object
+    assert normalize_rows([flat]) == ([normalize(flat)], True)  # isActive is a bool
+    assert normalize_rows([flat, nested]) == ([normalize(flat), normalize(nested)], None)
 
 
 @pytest.mark.usefixtures("pw_data")

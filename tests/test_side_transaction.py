@@ -154,3 +154,80 @@ def test_statement_parameters_are_recorded_as_json(target: Target) -> None:
             "7",
             "it's",
         ]
+
+
+def test_every_kind_of_execution_of_the_new_side_is_recorded(target: Target) -> None:
+    """Single, many-row and parameterless executions, and the statement that failed, are caught
+    where the driver is called (the dialect's ``do_execute*``), without engine events."""
+    failing = "SELECT x FROM no_such_table"
+
+    def statements(ctx: Context) -> None:
+        assert ctx.session is not None
+        ctx.session.execute(text("SELECT x FROM probe WHERE x = :x"), {"x": 7})
+        ctx.session.execute(text("INSERT INTO probe (x) VALUES (:x)"), [{"x": 1}, {"x": 2}])
+        ctx.session.connection().execution_options(no_parameters=True).exec_driver_sql(
+            "SELECT COUNT(*) FROM probe"
+        )
+        ctx.session.execute(text(failing))
+
+    recorded = target.new_log.start()
+    try:
+        assert run_side(target, "new", statements) in ("OperationalError", "ProgrammingError")
+    finally:
+        target.new_log.stop()
+
+    def plain(params: Any) -> Any:  # positional or named, as the dialect's driver takes them
+        if isinstance(params, dict):
+            return list(params.values())
+        return [plain(p) for p in params] if isinstance(params, list) else params
+
+    assert [(s.sql, plain(json.loads(s.params or "null"))) for s in recorded] == [
+        (recorded[0].sql, [7]),
+        (recorded[1].sql, [[1], [2]]),
+        ("SELECT COUNT(*) FROM probe", None),
+    ]
+    assert "probe" in recorded[0].sql and "INSERT" in recorded[1].sql
+    assert all(s.ms >= 0 for s in recorded)
+    assert target.new_log.last_sql == failing
+    assert rows_seen(target, "new") == 0
+
+
+def test_savepoints_nest_with_names_numbered_per_transaction(target: Target) -> None:
+    """Savepoint names restart when none is active (so SQLite's statement cache holds them),
+    and stay distinct among active ones: nesting, rolling back and releasing still undo the
+    right writes, case after case, on every database."""
+
+    def nested(ctx: Context) -> None:
+        assert ctx.session is not None
+        session = ctx.session
+        new_insert(ctx)  # in the side's savepoint: 1 row
+        inner = session.begin_nested()
+        new_insert(ctx)
+        deeper = session.begin_nested()
+        new_insert(ctx)
+        deeper.rollback()  # undoes the third row only
+        again = session.begin_nested()  # a new name while the others are active
+        new_insert(ctx)
+        again.commit()
+        inner.rollback()  # undoes the second and fourth rows
+        seen.append(session.execute(text("SELECT COUNT(*) FROM probe")).scalar_one())
+        session.rollback()  # back to the start of the side's own savepoint
+        session.begin_nested()
+        new_insert(ctx)
+        session.commit()  # releases both
+        seen.append(session.execute(text("SELECT COUNT(*) FROM probe")).scalar_one())
+
+    sent: list[str] = []
+    if target.dialect == "sqlite":  # the statements the driver is given, framing included
+        dbapi = target.new_connection().connection.dbapi_connection
+        dbapi.set_trace_callback(lambda sql: sent.append(sql) if "SAVEPOINT" in sql else None)
+    for _ in range(3):
+        seen: list[int] = []
+        assert run_side(target, "new", nested) == "ok"
+        assert seen == [1, 1]  # and the transaction around the side undoes it
+        assert rows_seen(target, "new") == 0
+    if target.dialect == "sqlite":
+        # Three cases (and the counts between them) send the names one case needs: four.
+        assert {sql for sql in sent if sql.startswith("SAVEPOINT")} == {
+            f"SAVEPOINT sa_savepoint_{n}" for n in range(1, 5)
+        }, sent

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -61,9 +62,12 @@ class TenantColumns:
             "{table = column}"
         )
 
-    @property
+    @cached_property
     def names(self) -> frozenset[str]:
-        """Every column name that holds a tenant somewhere: what a return value is checked for."""
+        """Every column name that holds a tenant somewhere: what a return value is checked for.
+
+        Worked out once (every case of a tenant-scoped pair asks); the fields are frozen.
+        """
         found = set(self.by_table.values())
         if self.default:
             found.add(self.default)

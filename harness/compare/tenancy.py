@@ -54,7 +54,9 @@ def _tenants(depths: Depths, names: frozenset[str]) -> set[Any] | None:
     None when one is a list or a dict (a binary id is ``{"$bytes": ...}``): no set holds it.
     """
     found: set[Any] = set()
-    getters = [methodcaller("get", name) for name in names]
+    getters = _GETTERS.get(names)
+    if getters is None:
+        getters = _GETTERS[names] = [methodcaller("get", name) for name in names]
     try:
         for depth in depths.levels:
             dicts = depth.dicts()
@@ -63,6 +65,17 @@ def _tenants(depths: Depths, names: frozenset[str]) -> set[Any] | None:
     except TypeError:
         return None
     return found
+
+
+# By the set of tenant column names: one getter per name (a run has one or two such sets).
+_GETTERS: dict[frozenset[str], list[methodcaller]] = {}
+
+
+def _same_tenants(tenants: set[Any], tenant_id: Any) -> bool:
+    """Every value in ``tenants`` is the case's tenant (or None), as :func:`_same_tenant` says."""
+    if tenant_id.__class__ is str and tenants <= {None, tenant_id}:
+        return True  # a value equal to a str is text, never a bool
+    return all(_same_tenant(t, tenant_id) for t in tenants)
 
 
 def _table_tenants(table: Table, names: frozenset[str]) -> set[Any] | None:
@@ -84,12 +97,12 @@ def _table_tenants(table: Table, names: frozenset[str]) -> set[Any] | None:
 def _value_leaks(side: str, value: Any, tenant_id: Any, names: frozenset[str]) -> Iterator[str]:
     if value.__class__ is Table:
         tenants = _table_tenants(value, names)
-        if tenants is not None and all(_same_tenant(t, tenant_id) for t in tenants):
+        if tenants is not None and _same_tenants(tenants, tenant_id):
             return  # a flat table, read column-wise: the common verdict
         value = value.rows()
     depths = value if isinstance(value, Depths) else Depths(value)
     tenants = _tenants(depths, names)
-    if tenants is not None and all(_same_tenant(t, tenant_id) for t in tenants):
+    if tenants is not None and _same_tenants(tenants, tenant_id):
         return  # the common verdict; paths are worked out only for a leak
     for path, found in _walk(depths.value, "", names):
         if not _same_tenant(found, tenant_id):

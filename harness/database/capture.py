@@ -15,17 +15,18 @@ from typing import Any
 from harness.records import Statement, is_transaction_control
 
 MAX_PARAMS_TEXT = 300
+# json.dumps(..., ensure_ascii=False, default=str) builds this encoder for every call.
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 class StatementLog:
     """The statements of one side while a recording is active; ``last_sql`` survives an error."""
 
-    __slots__ = ("_active", "last_sql", "started", "statements")
+    __slots__ = ("_active", "last_sql", "statements")
 
     def __init__(self) -> None:
         self.statements: list[Statement] = []
         self.last_sql: str | None = None
-        self.started = 0.0  # perf_counter() when the statement in flight was sent
         self._active = False
 
     def start(self) -> list[Statement]:
@@ -44,7 +45,7 @@ class StatementLog:
 
     def add(self, sql: str, params: Any, ms: float) -> None:
         if self._active and not is_transaction_control(sql):
-            self.statements.append(Statement(sql=sql, params=params_text(params), ms=round(ms, 4)))
+            self.statements.append(Statement(sql, params_text(params), round(ms, 4)))
 
 
 def params_text(params: Any) -> str:
@@ -55,33 +56,60 @@ def params_text(params: Any) -> str:
     if params is None or params == () or params == [] or params == {}:
         return ""
     try:
-        text = json.dumps(
-            list(params) if isinstance(params, tuple) else params, ensure_ascii=False, default=str
-        )
+        text = _JSON.encode(list(params) if isinstance(params, tuple) else params)
     except (TypeError, ValueError):  # a driver's own parameter object
         text = repr(params)
     return text if len(text) <= MAX_PARAMS_TEXT else text[: MAX_PARAMS_TEXT - 3] + "..."
 
 
 def instrument_engine(engine: Any, log: StatementLog) -> None:
-    """Record the statements of a SQLAlchemy ``engine`` into ``log`` while it is recording."""
-    from sqlalchemy import event
+    """Record the statements of a SQLAlchemy ``engine`` into ``log`` while it is recording.
 
-    # A side's statements run one after another on one connection, so one start time will do.
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-    ) -> None:
-        if log.active:
-            log.last_sql = statement
-            log.started = time.perf_counter()
+    Through the ``do_execute*`` methods of the engine's dialect instance (the harness's own, see
+    :func:`harness.database.target._create_engine`), which every statement reaches with the
+    text and parameters the driver gets (those ``before_cursor_execute`` would show), not
+    through engine events: a single event listener on an engine makes SQLAlchemy dispatch every
+    connection event (begin, savepoint, rollback, before and after each execute, ...) on every
+    connection, which costs more per case than a small query does.
+    """
+    dialect = engine.dialect
+    execute, executemany, no_params = (
+        dialect.do_execute,
+        dialect.do_executemany,
+        dialect.do_execute_no_params,
+    )
+    perf_counter = time.perf_counter
 
-    @event.listens_for(engine, "after_cursor_execute")
-    def _after(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-    ) -> None:
-        if log.active:
-            log.add(statement, parameters, (time.perf_counter() - log.started) * 1000.0)
+    def do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        if not log._active:
+            execute(cursor, statement, parameters, context)
+            return
+        log.last_sql = statement
+        started = perf_counter()
+        execute(cursor, statement, parameters, context)
+        log.add(statement, parameters, (perf_counter() - started) * 1000.0)
+
+    def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        if not log._active:
+            executemany(cursor, statement, parameters, context)
+            return
+        log.last_sql = statement
+        started = perf_counter()
+        executemany(cursor, statement, parameters, context)
+        log.add(statement, parameters, (perf_counter() - started) * 1000.0)
+
+    def do_execute_no_params(cursor: Any, statement: str, context: Any = None) -> None:
+        if not log._active:
+            no_params(cursor, statement, context)
+            return
+        log.last_sql = statement
+        started = perf_counter()
+        no_params(cursor, statement, context)
+        log.add(statement, None, (perf_counter() - started) * 1000.0)
+
+    dialect.do_execute = do_execute
+    dialect.do_executemany = do_executemany
+    dialect.do_execute_no_params = do_execute_no_params
 
 
 def peewee_database_class(base: Any) -> Any:

@@ -210,7 +210,8 @@ def _create_engine(url: DatabaseURL, target: Target) -> Engine:
     if url.dialect == "sqlite":
         # pysqlite's own transaction handling defers BEGIN; take control so a side's
         # transaction (and its rollback) covers every statement, reads included.
-        sqlite_transactions(engine, begin=lambda conn: _execute_fixed(conn, "BEGIN"))
+        sqlite_transactions(engine, begin=None)
+        _fixed_text_begin(engine.dialect, target.new_log)
 
         @event.listens_for(engine, "connect")
         def _scratch(dbapi_connection: Any, _record: Any) -> None:
@@ -220,9 +221,10 @@ def _create_engine(url: DatabaseURL, target: Target) -> Engine:
     return engine
 
 
-def sqlite_transactions(engine: Engine, *, begin: Callable[[Any], None]) -> None:
+def sqlite_transactions(engine: Engine, *, begin: Callable[[Any], None] | None) -> None:
     """SQLAlchemy's recipe for pysqlite: the engine, not the driver, sends BEGIN (and SAVEPOINT
-    works), and foreign keys are enforced; ``begin(conn)`` sends the BEGIN."""
+    works), and foreign keys are enforced; ``begin(conn)`` sends the BEGIN (None: the caller
+    has the dialect's ``do_begin`` send it)."""
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
@@ -230,7 +232,28 @@ def sqlite_transactions(engine: Engine, *, begin: Callable[[Any], None]) -> None
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
-    event.listen(engine, "begin", begin)
+    if begin is not None:
+        event.listen(engine, "begin", begin)
+
+
+def _fixed_text_begin(dialect: Any, log: StatementLog) -> None:
+    """Send SQLite's BEGIN from the dialect's ``do_begin``, the documented place for it, rather
+    than from a ``begin`` event: the harness's engine has no connection events at all (see
+    :func:`harness.database.capture.instrument_engine`). SQLAlchemy wraps a failure as it wraps
+    any other (a lost connection is invalidated); the log names BEGIN as the failing statement.
+    """
+
+    def do_begin(dbapi_connection: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("BEGIN")
+        except Exception:
+            log.last_sql = "BEGIN"
+            raise
+        finally:
+            cursor.close()
+
+    dialect.do_begin = do_begin
 
 
 def _fixed_text_savepoints(dialect: Any) -> None:
@@ -245,13 +268,43 @@ def _fixed_text_savepoints(dialect: Any) -> None:
     documented place for a dialect's savepoint statements; this engine's dialect instance is the
     harness's own.
     """
-    dialect.do_savepoint = lambda conn, name: _execute_fixed(conn, f"SAVEPOINT {name}")
+    dialect.do_savepoint = lambda conn, name: _execute_fixed(
+        conn, f"SAVEPOINT {_savepoint_name(conn, name, new=True)}"
+    )
     dialect.do_rollback_to_savepoint = lambda conn, name: _execute_fixed(
-        conn, f"ROLLBACK TO SAVEPOINT {name}"
+        conn, f"ROLLBACK TO SAVEPOINT {_savepoint_name(conn, name)}"
     )
     dialect.do_release_savepoint = lambda conn, name: _execute_fixed(
-        conn, f"RELEASE SAVEPOINT {name}"
+        conn, f"RELEASE SAVEPOINT {_savepoint_name(conn, name)}"
     )
+
+
+_SAVEPOINT_NAMES = "harness_savepoint_names"
+
+
+def _savepoint_name(conn: Any, name: str, *, new: bool = False) -> str:
+    """The name sent for SQLAlchemy's savepoint ``name``: numbered afresh whenever none is active.
+
+    SQLAlchemy numbers a connection's savepoints for as long as it lives (``sa_savepoint_1``,
+    ``_2``, ...), and the harness holds the new side's connection across every case, so each
+    case's savepoint was a statement never seen before: SQLite compiled it anew (the driver's
+    statement cache never hit) for about as long as the side's small query takes to run. Here the
+    numbering starts again at 1 when SQLAlchemy holds no active savepoint on the connection, so
+    names stay unique among the active ones (the only ones SQLAlchemy refers to again), and
+    every case sends the same ``SAVEPOINT sa_savepoint_1``.
+    """
+    try:
+        names = conn.info.get(_SAVEPOINT_NAMES)
+        if names is None:
+            names = conn.info[_SAVEPOINT_NAMES] = {}
+        if not new:
+            return str(names.get(name, name))
+        if conn.get_nested_transaction() is None:
+            names.clear()
+    except Exception:  # no usable connection: the statement fails as it always did
+        return name
+    sent = names[name] = f"sa_savepoint_{len(names) + 1}"
+    return sent
 
 
 def _execute_fixed(conn: Any, sql: str) -> None:

@@ -36,7 +36,7 @@ from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
-from harness.canonical import PASS_TYPES, SCALAR_CONVERTERS, gc_paused
+from harness.canonical import PASS_TYPES, SCALAR_CONVERTERS, TAGS, gc_paused
 from harness.errors import NormalizationError
 from harness.normalize.instances import (
     BOOLEAN,
@@ -130,7 +130,44 @@ def normalize_rows(
             raise KeyCollisionError(path, str(exc.value)) from None
         raise NormalizationError(path, exc.value) from None
     flat = walker.flat_table
-    return result, (flat[1] if flat is not None and flat[0] is result else None)
+    if flat is not None and flat[0] is result:
+        return result, flat[1]
+    if result.__class__ is list and 0 < len(result) < MIN_INSTANCE_TABLE:
+        return result, _short_flat_bools(result)
+    return result, None
+
+
+def _short_flat_bools(rows: list[Any]) -> bool | None:
+    """What :func:`normalize_rows` tells of a short list that was normalized item by item (a few
+    ORM instances, too few for the column-wise pass): when its items are dict rows holding only
+    scalars and tagged scalars (``{"$datetime": "..."}``), whether any of them is a bool; else None.
+
+    Tagged scalars are told by their form: one key out of :data:`~harness.canonical.TAGS`
+    holding a ``str`` or a ``float``, which Python's ``==`` never confuses with another type.
+    """
+    try:
+        values = list(chain.from_iterable(map(dict.values, rows)))
+    except TypeError:  # an item that is no dict
+        return None
+    found = set(map(type, values))
+    if dict in found:
+        if not found - _DICT_SET <= PASS_TYPES:
+            return None
+        tags = [value for value in values if value.__class__ is dict]
+        if (
+            set(map(len, tags)) != _ONE
+            or not TAGS.issuperset(chain.from_iterable(tags))
+            or not set(map(type, chain.from_iterable(map(dict.values, tags)))) <= _TAG_VALUES
+        ):
+            return None
+    elif not found <= PASS_TYPES:
+        return None
+    return bool in found
+
+
+_DICT_SET: frozenset[type] = frozenset({dict})
+_TAG_VALUES: frozenset[type] = frozenset({str, float})
+_ONE = {1}
 
 
 class _Normalizer:
