@@ -11,6 +11,8 @@ from harness.drive import run_direct, run_parallel
 from harness.settings import HarnessConfig
 
 PLANTED = str(Path(__file__).parent / "pair_modules" / "planted.py")
+FAULTS = str(Path(__file__).parent / "pair_modules" / "faults.py")
+HANG_S = 60  # how long the hanging sides of faults.py would run
 
 
 def test_workers_on_clones_give_the_results_of_one(tmp_path: Path, db_url: str | None) -> None:
@@ -31,3 +33,34 @@ def test_workers_on_clones_give_the_results_of_one(tmp_path: Path, db_url: str |
     three = json.loads((tmp_path / "three" / "results.json").read_text())
     assert three["run"]["workers"] == 3
     assert stable_results(three) == stable_results(one)
+
+
+def test_workers_stop_sides_past_the_case_timeout(tmp_path: Path, db_url: str | None) -> None:
+    """Each worker watches its own sides: the controller's watchdog thread does not survive a
+    fork, and a hang in Python (no statement to cancel) needs one."""
+    config = HarnessConfig(
+        db=db_url,
+        pairs=(FAULTS,),
+        only=("faults.py_sleep", "faults.busy", "faults.db_sleep", "faults.after"),
+        report_dir=tmp_path,
+        bench=False,
+        baseline=None,
+        order_seed=3,
+        include_default_pairs=False,
+        case_timeout=1.0,
+        workers=2,
+    )
+    assert run_parallel(config) == 1
+    results = json.loads((tmp_path / "results.json").read_text())
+    cases = {p["name"]: p["cases"] for p in results["pairs"]}
+    for name, side in (
+        ("faults.py_sleep", "legacy"),
+        ("faults.busy", "new"),
+        ("faults.db_sleep", "legacy"),
+    ):
+        (case,) = cases[name]
+        assert case["status"] == "error", case
+        assert (case["error"]["side"], case["error"]["category"]) == (side, "timeout")
+        assert case[side]["ms"] < HANG_S * 1000 / 2  # stopped, not waited for
+    assert [c["status"] for c in cases["faults.after"]] == ["equal"] * 3
+    assert not results["run"]["interrupted"]
