@@ -368,26 +368,39 @@ def _work(engine: Engine, target: Target, planned: list[PlannedCase], conn: Any)
     Each case result goes back with its results.json text, made here, in parallel with the
     other workers, rather than by the controller at the end of the run.
     """
+    import signal
+
+    from harness.run.watchdog import INTERRUPT_SIGNAL, Watchdog
+
+    config = engine.config
     pairs = {p.name: p for p in engine.pairs}
+    # The controller's watchdog thread did not survive the fork: this worker watches its own
+    # sides, and its database stops a statement past the timeout as the controller's would.
+    target.statement_timeout = config.case_timeout
+    # The controller's watchdog's signal handler came along too; it is this worker's dog's.
+    signal.signal(INTERRUPT_SIGNAL, signal.SIG_DFL)
     try:
-        while (work := conn.recv()) is not None:
-            kind, what = work
-            if kind == "cases":
-                ran = []
-                for pc in planned[what[0] : what[1]]:
-                    case = engine.run_case(pc, target)
-                    ran.append((case, case_text(case)))
-                conn.send(("cases", ran))
-            else:
-                name, timed_out = what
-                engine._timed_out.update(timed_out)
-                conn.send(("latency", (name, engine.measure(pairs[name], target))))
+        with Watchdog(config.case_timeout) as dog:
+            target.watchdog = dog
+            while (work := conn.recv()) is not None:
+                kind, what = work
+                if kind == "cases":
+                    ran = []
+                    for pc in planned[what[0] : what[1]]:
+                        case = engine.run_case(pc, target)
+                        ran.append((case, case_text(case)))
+                    conn.send(("cases", ran))
+                else:
+                    name, timed_out = what
+                    engine._timed_out.update(timed_out)
+                    conn.send(("latency", (name, engine.measure(pairs[name], target))))
     except KeyboardInterrupt:
         _send_quietly(conn, ("problem", "interrupted"))
     except Exception as exc:
         message = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
         _send_quietly(conn, ("problem", f"a worker failed: {message}"))
     finally:
+        target.watchdog = None
         target.close()
         conn.close()
 
