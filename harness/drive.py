@@ -164,8 +164,8 @@ def _run_parallel(config: HarnessConfig) -> int:
                     for target in targets:
                         note(f"harness: database kept: {target.display_url}")
                 completed = True
-        except KeyboardInterrupt:
-            note("harness: interrupted; the results of what ran are written")
+        except KeyboardInterrupt as exc:
+            note(f"harness: {exc or 'interrupted'}; the results of what ran are written")
         finally:
             result = engine.finish(
                 sorted(gathered.cases, key=_plan_position(engine.full_plan())),
@@ -296,6 +296,11 @@ def _fork(
                     if conn in idle:
                         idle.remove(conn)
         finished = True
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the workers too, SIGTERM (CI, ``timeout``) only this process: each
+        # worker is stopped now, and what it ran comes back before it exits.
+        _stop_workers(links, gathered)
+        raise
     finally:
         for conn, process in links.items():
             if finished:
@@ -303,10 +308,36 @@ def _fork(
                     conn.send(None)  # no more work: the worker closes its database and exits
                 process.join(timeout=10)
             if process.is_alive():
-                process.terminate()
+                process.kill()
                 process.join()
             conn.close()
     return problem
+
+
+def _stop_workers(links: dict[Any, Any], gathered: _Gathered, *, timeout: float = 10.0) -> None:
+    """Interrupt the workers and take in what they send until each has said its last word."""
+    import os
+    import signal
+    from multiprocessing.connection import wait
+
+    for process in links.values():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGINT)
+    listening = list(links)
+    deadline = time.monotonic() + timeout
+    while listening and (left := deadline - time.monotonic()) > 0:
+        for ready in wait(listening, timeout=left):
+            conn = cast("Connection", ready)
+            try:
+                kind, payload = conn.recv()
+            except Exception:  # gone, or cut off mid-message
+                kind, payload = "problem", None
+            if kind == "cases":
+                gathered.add_cases(payload)
+            elif kind == "latency" and payload[1] is not None:
+                gathered.latencies[payload[0]] = payload[1]
+            elif kind == "problem":
+                listening.remove(conn)
 
 
 def _prepare_report() -> None:
@@ -392,22 +423,36 @@ def _work(engine: Engine, target: Target, planned: list[PlannedCase], conn: Any)
     target.statement_timeout = config.case_timeout
     # The controller's watchdog's signal handler came along too; it is this worker's dog's.
     signal.signal(INTERRUPT_SIGNAL, signal.SIG_DFL)
+    # The first SIGINT or SIGTERM (Ctrl-C, or the controller stopping it) interrupts the work,
+    # later ones do not interrupt sending back what ran (the controller's handler would exit).
+    stopping: list[int] = []
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if not stopping:
+            stopping.append(signum)
+            raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, interrupt)
+    ran: list[tuple[CaseResult, str]] = []
     try:
         with Watchdog(config.case_timeout) as dog:
             target.watchdog = dog
             while (work := conn.recv()) is not None:
                 kind, what = work
                 if kind == "cases":
-                    ran = []
                     for pc in planned[what[0] : what[1]]:
                         case = engine.run_case(pc, target)
                         ran.append((case, case_text(case)))
                     conn.send(("cases", ran))
+                    ran = []
                 else:
                     name, timed_out = what
                     engine._timed_out.update(timed_out)
                     conn.send(("latency", (name, engine.measure(pairs[name], target))))
     except KeyboardInterrupt:
+        if ran:  # the cases of this run that were done
+            _send_quietly(conn, ("cases", ran))
         _send_quietly(conn, ("problem", "interrupted"))
     except Exception as exc:
         message = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
