@@ -4,11 +4,11 @@ The in-process driver runs the same :class:`~harness.engine.Engine` steps as the
 with a progress bar and the terminal summary. With several workers (:func:`run_parallel`), the
 controller plans the run and seeds the fixture once, clones it for each further worker
 (:mod:`harness.database.clone`), and forks the workers: they inherit the loaded pairs, the
-fixture data and the plan, so a worker starts in milliseconds; each runs its balanced share of
-the cases (and latency measurements) on its own database and sends the results back, and the
-controller writes the reports. Where processes cannot be forked, the run goes through
-``pytest --harness -n N`` (pytest-xdist) instead, each worker seeding its own database. Every
-driver produces the same results.json.
+fixture data and the plan, so a worker starts in milliseconds; each runs the cases (then the
+latency measurements) the controller hands it as it asks, on its own database, and sends the
+results back with their results.json text; the controller writes the reports. Where processes
+cannot be forked, the run goes through ``pytest --harness -n N`` (pytest-xdist) instead, each
+worker seeding its own database. Every driver produces the same results.json.
 """
 
 from __future__ import annotations
