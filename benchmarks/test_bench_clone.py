@@ -1,4 +1,5 @@
-"""Cloning the seeded fixture for a worker against seeding it again, at scale 10 and 100.
+"""Cloning the seeded fixture for a worker against seeding it again, at scale 10 and 100; and
+whole runs with one worker against two.
 
     python -m pytest benchmarks/test_bench_clone.py --benchmark-enable -p no:cacheprovider -s
 
@@ -11,7 +12,10 @@ measured interleaved (seed, clone, seed, clone, ...) in the same run; medians of
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from statistics import median
 from typing import Any
 
@@ -70,4 +74,43 @@ def test_clone_against_seed(
         print(
             f"\n{dialect:>10} scale {scale:>3} ({rows} rows): seed {median(seeds) * 1000:8.1f} ms, "
             f"clone {median(clones) * 1000:8.1f} ms, seed/clone {median(seeds) / median(clones):6.1f}x"
+        )
+
+
+@pytest.mark.parametrize(
+    "scale, bench",
+    [(10, False), (10, True), (1, False)],
+    ids=["scale10-nobench", "scale10", "scale1-nobench"],
+)
+def test_whole_run_one_worker_against_two(
+    request: pytest.FixtureRequest, scale: int, bench: bool, tmp_path: Path, capsys: Any
+) -> None:
+    """``harness run --workers 1`` and ``--workers 2`` on SQLite, end to end, interleaved.
+
+    Each round runs both as a user does (a fresh process each), one after the other; the
+    medians of ``ROUNDS`` and their ratio are printed with the load average, since another job
+    on the machine changes both. The goal (issue 15): 2 workers 1.6x faster at scale 10 on a
+    2-core machine, and never slower than one on the reference suite (scale 1).
+    """
+    option = request.config.getoption
+    if option("benchmark_disable") and not option("benchmark_enable"):
+        pytest.skip("a timing comparison: run with --benchmark-enable")
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    loads = []
+    for _ in range(ROUNDS):
+        for workers in (1, 2):
+            argv = [sys.executable, "-m", "harness", "run", "--workers", str(workers)]
+            argv += ["--order-seed", "1", "--scale", str(scale), "--report-dir", str(tmp_path)]
+            argv += [] if bench else ["--no-bench"]
+            started = time.perf_counter()
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            walls[workers].append(time.perf_counter() - started)
+            assert done.returncode == 0, done.stderr[-2000:]
+            loads.append(os.getloadavg()[0])
+    one, two = median(walls[1]), median(walls[2])
+    with capsys.disabled():
+        print(
+            f"\nscale {scale:>2}{'' if bench else ', --no-bench'}: 1 worker {one:6.2f} s, "
+            f"2 workers {two:6.2f} s, speed-up {one / two:4.2f}x (medians of {ROUNDS}; "
+            f"load average {min(loads):.1f}-{max(loads):.1f})"
         )

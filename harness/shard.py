@@ -1,4 +1,5 @@
-"""Splitting a run into parts: ``--shard K/N`` across CI jobs, ``--workers N`` across processes.
+"""Splitting a run into parts: ``--shard K/N`` across CI jobs (``--workers N`` hands out work
+as its workers ask for it instead: :func:`harness.drive.run_parallel`).
 
 The units are the planned cases (pair x case) and, when latency is measured, each pair's
 measurement. They are dealt out deterministically: heaviest first, each to the part with the

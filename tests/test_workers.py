@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+from test_faults import scratch_databases
+
 from conftest import stable_results
+from harness.database import janitor
 from harness.drive import run_direct, run_parallel
 from harness.settings import HarnessConfig
+from harness.url import parse_url
 
 PLANTED = str(Path(__file__).parent / "pair_modules" / "planted.py")
+FAULTS = str(Path(__file__).parent / "pair_modules" / "faults.py")
+HANG_S = 60  # how long the hanging sides of faults.py would run
 
 
 def test_workers_on_clones_give_the_results_of_one(tmp_path: Path, db_url: str | None) -> None:
@@ -31,3 +43,84 @@ def test_workers_on_clones_give_the_results_of_one(tmp_path: Path, db_url: str |
     three = json.loads((tmp_path / "three" / "results.json").read_text())
     assert three["run"]["workers"] == 3
     assert stable_results(three) == stable_results(one)
+
+
+def test_workers_stop_sides_past_the_case_timeout(tmp_path: Path, db_url: str | None) -> None:
+    """Each worker watches its own sides: the controller's watchdog thread does not survive a
+    fork, and a hang in Python (no statement to cancel) needs one."""
+    config = HarnessConfig(
+        db=db_url,
+        pairs=(FAULTS,),
+        only=("faults.py_sleep", "faults.busy", "faults.db_sleep", "faults.after"),
+        report_dir=tmp_path,
+        bench=False,
+        baseline=None,
+        order_seed=3,
+        include_default_pairs=False,
+        case_timeout=1.0,
+        workers=2,
+    )
+    assert run_parallel(config) == 1
+    results = json.loads((tmp_path / "results.json").read_text())
+    cases = {p["name"]: p["cases"] for p in results["pairs"]}
+    for name, side in (
+        ("faults.py_sleep", "legacy"),
+        ("faults.busy", "new"),
+        ("faults.db_sleep", "legacy"),
+    ):
+        (case,) = cases[name]
+        assert case["status"] == "error", case
+        assert (case["error"]["side"], case["error"]["category"]) == (side, "timeout")
+        assert case[side]["ms"] < HANG_S * 1000 / 2  # stopped, not waited for
+    assert [c["status"] for c in cases["faults.after"]] == ["equal"] * 3
+    assert not results["run"]["interrupted"]
+
+
+def test_sigterm_keeps_what_the_workers_ran(tmp_path: Path, db_url: str | None) -> None:
+    """SIGTERM reaches the controller only (CI, ``timeout``): it stops the workers, takes in what
+    they ran, writes it, and drops every database."""
+    (tmp_path / "pyproject.toml").write_text("[tool.harness]\ninclude_default_pairs = false\n")
+    args = [sys.executable, "-m", "harness", "run", "--pairs", FAULTS, "--only"]
+    args += ["faults.py_sleep", "--only", "faults.after", "--no-bench", "--workers", "2"]
+    args += ["--case-timeout", "120", "--order-seed", "3"] + (["--db", db_url] if db_url else [])
+    proc = subprocess.Popen(args, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    lines = []
+    for line in proc.stderr:  # until the workers are forked
+        lines.append(line)
+        if "cloned it for 1 more workers" in line:
+            break
+    else:
+        raise AssertionError(f"the run ended before forking: {''.join(lines)}")
+    url = next(x for x in lines if "seeded" in x).rsplit(" into ", 1)[1].rsplit(" in ", 1)[0]
+    # One worker hangs in faults.py_sleep (120 s); the other runs faults.after's 3 cases,
+    # which take milliseconds.
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert "stopped by SIGTERM" in err and "Traceback" not in err
+    results = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert results["run"]["interrupted"] is True and results["summary"]["gate"] == "fail"
+    cases = {p["name"]: p["cases"] for p in results["pairs"]}
+    assert [c["status"] for c in cases["faults.after"]] == ["equal"] * 3
+    assert cases["faults.py_sleep"] == []
+    spec = parse_url(url)
+    if db_url is None:
+        assert spec.path is not None and not spec.path.parent.exists()  # both files, their folder
+    else:  # neither the seeded database nor its clone is left
+        assert spec.database not in scratch_databases(db_url)
+        assert not databases_made_by(proc.pid, db_url)
+
+
+def databases_made_by(pid: int, url: str) -> list[str]:
+    """The scratch databases on the server whose owner mark names process ``pid``."""
+    spec = parse_url(url)
+    engine = create_engine(spec.sqlalchemy_url(), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(janitor.list_sql(spec.dialect))).all()
+    finally:
+        engine.dispose()
+    owners = {name: janitor.parse_mark(comment) for name, comment in rows}
+    return [name for name, owner in owners.items() if owner is not None and owner.pid == pid]

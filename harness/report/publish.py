@@ -19,7 +19,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.records import RunResult
-from harness.report.results_file import write_results
+from harness.report.results_file import CaseTexts, write_results
 
 
 @dataclass(frozen=True)
@@ -36,17 +36,21 @@ def _stderr(line: str) -> None:
 
 
 def publish(
-    result: RunResult, out_dir: Path, *, warn: Callable[[str], None] = _stderr
+    result: RunResult,
+    out_dir: Path,
+    *,
+    warn: Callable[[str], None] = _stderr,
+    made: CaseTexts | None = None,
 ) -> Published:
     """Write ``out_dir/results.json`` and ``out_dir/index.html`` for ``result``.
 
     A file that cannot be written (a read-only folder, a full disk) is a :class:`HarnessError`
     (one line, exit 2), and the older run's files are removed first, so that they never pass
-    for this run's.
+    for this run's. ``made`` holds case texts made ahead (see :func:`write_results`).
     """
     results = out_dir / "results.json"
     try:
-        write_results(result, results)
+        write_results(result, results, made=made)
     except OSError as exc:
         _remove_stale(out_dir)
         raise _cannot_write(results, exc) from exc

@@ -10,20 +10,75 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
-from harness.records import RunResult
+from harness.records import CaseResult, RunResult
 
 
-def write_results(result: RunResult, path: Path) -> Path:
-    """Write ``results.json`` atomically (a reader never sees half a file)."""
-    text = json.dumps(
-        strict_json(result.to_json()), indent=1, ensure_ascii=False, default=str, allow_nan=False
-    )
-    write_atomic(path, text + "\n")
+def write_results(result: RunResult, path: Path, *, made: CaseTexts | None = None) -> Path:
+    """Write ``results.json`` atomically (a reader never sees half a file).
+
+    ``made`` holds case texts made ahead (:func:`case_text`, by ``--workers``' workers while
+    the other cases ran): they are put in as they are, which gives the bytes serializing them
+    here would, without the serial cost at the end of a run.
+    """
+    write_atomic(path, results_text(result, made) + "\n")
     return path
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(
+        strict_json(value), indent=1, ensure_ascii=False, default=str, allow_nan=False
+    )
+
+
+def case_text(case: CaseResult) -> str:
+    """One case's JSON as results.json holds it, indented as if it stood alone."""
+    return _dumps(case.to_json())
+
+
+class CaseTexts:
+    """Case results and their :func:`case_text`, made ahead; a case replaced since (a baseline
+    marks it accepted) is not the object the text was made of and is serialized again."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[CaseResult, str]] = {}
+
+    def add(self, case: CaseResult, text: str) -> None:
+        self._by_id[id(case)] = (case, text)  # the case is held, so its id is not reused
+
+    def get(self, case: CaseResult) -> str | None:
+        entry = self._by_id.get(id(case))
+        return entry[1] if entry is not None and entry[0] is case else None
+
+
+def results_text(result: RunResult, made: CaseTexts | None = None) -> str:
+    """results.json's text (without the final newline)."""
+    if made is None:
+        return _dumps(result.to_json())
+    # Each case made ahead is a unique mark in the document; the text replaces the mark,
+    # each of its lines indented as deep as the mark stood (JSON escapes a newline in a
+    # string, so every newline of a case's text is one of its own line breaks).
+    mark = f"harness-case-{uuid.uuid4().hex}-"
+    texts: list[str] = []
+
+    def case_json(case: CaseResult) -> Any:
+        text = made.get(case)
+        if text is None:
+            return case.to_json()
+        texts.append(text)
+        return f"{mark}{len(texts) - 1}"
+
+    parts = re.split(f'"{mark}(\\d+)"', _dumps(result.to_json(case_json)))
+    for i in range(1, len(parts), 2):
+        before = parts[i - 1]
+        indent = before[before.rfind("\n") + 1 :]
+        parts[i] = texts[int(parts[i])].replace("\n", "\n" + indent)
+    return "".join(parts)
 
 
 def strict_json(value: Any) -> Any:
