@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -80,23 +81,19 @@ def instrument_engine(engine: Any, log: StatementLog) -> None:
     )
     perf_counter = time.perf_counter
 
-    def do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        if not log._active:
-            execute(cursor, statement, parameters, context)
-            return
-        log.last_sql = statement
-        started = perf_counter()
-        execute(cursor, statement, parameters, context)
-        log.add(statement, parameters, (perf_counter() - started) * 1000.0)
+    def recorded(run: Callable[..., None]) -> Callable[..., None]:
+        """``do_execute`` or ``do_executemany``, recording what it runs while the log is on."""
 
-    def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        if not log._active:
-            executemany(cursor, statement, parameters, context)
-            return
-        log.last_sql = statement
-        started = perf_counter()
-        executemany(cursor, statement, parameters, context)
-        log.add(statement, parameters, (perf_counter() - started) * 1000.0)
+        def do_run(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+            if not log._active:
+                run(cursor, statement, parameters, context)
+                return
+            log.last_sql = statement
+            started = perf_counter()
+            run(cursor, statement, parameters, context)
+            log.add(statement, parameters, (perf_counter() - started) * 1000.0)
+
+        return do_run
 
     def do_execute_no_params(cursor: Any, statement: str, context: Any = None) -> None:
         if not log._active:
@@ -107,8 +104,8 @@ def instrument_engine(engine: Any, log: StatementLog) -> None:
         no_params(cursor, statement, context)
         log.add(statement, None, (perf_counter() - started) * 1000.0)
 
-    dialect.do_execute = do_execute
-    dialect.do_executemany = do_executemany
+    dialect.do_execute = recorded(execute)
+    dialect.do_executemany = recorded(executemany)
     dialect.do_execute_no_params = do_execute_no_params
 
 
