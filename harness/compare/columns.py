@@ -88,28 +88,21 @@ def compare_tables(
     pairs = _column_pairs(left, right)
     if pairs is None:
         return None
-    nested = left.nested_types | right.nested_types
-    views = [column_views(_source(left, i), _source(right, j), nested) for i, j in pairs]
+    columns = _Columns(left, right, pairs)
     if ordered:
         if len(left) != len(right):
             return None
-        if _whole_rows(left, right, views):
-            differing = _differing_records(left, right, views, None, None, len(left))
-        else:
-            differing = _differing(views, None, None, len(left))
+        differing = _differing_rows(left, right, columns, None, None, len(left))
         rows_l, rows_r = TableRows(left), TableRows(right)
         for index in sorted(differing):
             if not close(rows_l[index], rows_r[index], tolerance):
                 return None
         return EQUAL
-    lined_up = _line_up(views)
+    lined_up = _line_up(columns)
     if lined_up is None:
-        return _by_row_keys(left, right, pairs, tolerance)
+        return _by_row_keys(left, right, columns, tolerance)
     key, index_l, index_r, only_l, only_r = lined_up
-    if _whole_rows(left, right, views):
-        differing = _differing_records(left, right, views, index_l, index_r, len(index_l))
-    else:
-        differing = _differing(views, index_l, index_r, len(index_l), skip=key)
+    differing = _differing_rows(left, right, columns, index_l, index_r, len(index_l), skip=key)
     if not differing and not only_l and not only_r:
         return EQUAL
     leftover_l = [*only_l, *(index_l[p] for p in differing)]
@@ -134,10 +127,48 @@ def _column_pairs(left: Table, right: Table) -> list[tuple[int, int]] | None:
 
 # Left values, right values, the types of both, whether == on the raw values is canonical too.
 View = tuple[Any, Any, set[type], bool]
+Source = tuple[Any, set[type], bool]  # a column's values, their types, whether they are raw
+
+
+class _Columns:
+    """The paired columns of two Tables; each column's views are made when first asked for,
+    so that a path reading whole rows, or hashing row keys, makes no view it does not use."""
+
+    __slots__ = ("_views", "nested", "sources")
+
+    def __init__(self, left: Table, right: Table, pairs: list[tuple[int, int]]) -> None:
+        self.sources = [(_source(left, i), _source(right, j)) for i, j in pairs]
+        self.nested = left.nested_types | right.nested_types
+        self._views: dict[int, View] = {}
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def types(self, column: int) -> set[type]:
+        source_l, source_r = self.sources[column]
+        return source_l[1] | source_r[1]
+
+    def view(self, column: int) -> View:
+        """The column's views for ``==`` (made once)."""
+        view = self._views.get(column)
+        if view is None:
+            view = self._views[column] = column_views(*self.sources[column], self.nested)
+        return view
+
+    def raw_sound(self, column: int) -> bool:
+        """Whether ``==`` on the column's raw values is the canonical equality."""
+        view = self._views.get(column)
+        if view is not None:
+            return view[3]
+        return column_views(*self.sources[column], self.nested, fixed=False)[3]
+
+    def keys(self, column: int) -> View:
+        """The column's views as parts of hashed row keys."""
+        return column_views(*self.sources[column], self.nested, hashed=True)
 
 
 def _line_up(
-    views: list[View],
+    columns: _Columns,
 ) -> tuple[int, list[int], list[int] | None, list[int], list[int]] | None:
     """Pair the rows by the first column (of at most two tried) whose values are text,
     integers or UUIDs, unique on each side.
@@ -147,12 +178,13 @@ def _line_up(
     lacks; None when no column pairs them.
     """
     tried = 0
-    for column, (values_l, values_r, found, _) in enumerate(views):
-        if not found <= _LINE_UP_TYPES:
+    for column in range(len(columns)):
+        if not columns.types(column) <= _LINE_UP_TYPES:
             continue
         if tried == 2:
             break
         tried += 1
+        values_l, values_r, _, _ = columns.view(column)
         where_l = dict(zip(values_l, range(len(values_l)), strict=True))
         if len(where_l) != len(values_l):
             continue
@@ -178,55 +210,46 @@ def _line_up(
 
 
 def _differing(
-    views: list[View],
-    index_l: list[int] | None,
-    index_r: list[int] | None,
-    count: int,
-    skip: int = -1,
+    views: list[View], index_l: list[int] | None, index_r: list[int] | None, count: int
 ) -> set[int]:
-    """The positions (of ``count`` paired rows) where any column's views differ (but column
-    ``skip``'s); a side's index list picks and orders its rows (None: all, as they are)."""
+    """The positions (of ``count`` paired rows) where any of these columns' views differ."""
     pick_l, pick_r = _picker(index_l), _picker(index_r)
     differing: set[int] = set()
-    for column, (values_l, values_r, _, _) in enumerate(views):
-        if column == skip:
-            continue
+    for values_l, values_r, _, _ in views:
         a, b = pick_l(values_l), pick_r(values_r)
         if a != b:
             differing.update(compress(range(count), map(ne, a, b)))
     return differing
 
 
-def _whole_rows(left: Table, right: Table, views: list[View]) -> bool:
-    """Both sides' rows are dicts (of the same keys) or tuples (of the same columns) as they
-    came back, and most columns' raw values compare as their views do."""
-    records_l, records_r = left.records, right.records
-    if records_l is None or records_r is None or not records_l or not records_r:
-        return False
-    if records_l[0].__class__ is not records_r[0].__class__:
-        return False
-    return sum(view[3] for view in views) * 2 > len(views)
-
-
-def _differing_records(
+def _differing_rows(
     left: Table,
     right: Table,
-    views: list[View],
+    columns: _Columns,
     index_l: list[int] | None,
     index_r: list[int] | None,
     count: int,
+    skip: int = -1,
 ) -> set[int]:
-    """:func:`_differing` on whole rows: the rows picked on each side compared as they came
-    back (a dict or tuple compares its values with ``==`` in one C call, the other side's rows
-    read once each instead of once per column), plus the views of the columns whose raw values
-    ``==`` cannot judge."""
-    assert left.records is not None and right.records is not None
-    a, b = _picker(index_l)(left.records), _picker(index_r)(right.records)
-    differing = set() if a == b else set(compress(range(count), map(ne, a, b)))
-    others = [view for view in views if not view[3]]
-    if others:
-        differing |= _differing(others, index_l, index_r, count)
-    return differing
+    """The positions (of ``count`` paired rows) where the rows differ; a side's index list picks
+    and orders its rows (None: all, as they are), and column ``skip`` is known to be equal.
+
+    When both sides' rows are dicts (of the same keys) or tuples (of the same columns) as they
+    came back and most columns' raw values compare as their views do, whole rows are compared
+    (a dict or tuple compares its values with ``==`` in one C call, the other side's rows read
+    once each instead of once per column), plus the views of the columns whose raw values ``==``
+    cannot judge. Else each column's views are compared.
+    """
+    records_l, records_r = left.records, right.records
+    if records_l and records_r and records_l[0].__class__ is records_r[0].__class__:
+        sound = [columns.raw_sound(column) for column in range(len(columns))]
+        if sum(sound) * 2 > len(sound):
+            a, b = _picker(index_l)(records_l), _picker(index_r)(records_r)
+            differing = set() if a == b else set(compress(range(count), map(ne, a, b)))
+            others = [columns.view(c) for c, ok in enumerate(sound) if not ok]
+            return differing | _differing(others, index_l, index_r, count)
+    views = [columns.view(c) for c in range(len(columns)) if c != skip]
+    return _differing(views, index_l, index_r, count)
 
 
 def _picker(index: list[int] | None) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
@@ -239,15 +262,12 @@ def _picker(index: list[int] | None) -> Callable[[Sequence[Any]], tuple[Any, ...
     return lambda values: tuple(values[i] for i in index)
 
 
-def _by_row_keys(
-    left: Table, right: Table, pairs: list[tuple[int, int]], tolerance: float
-) -> Comparison:
+def _by_row_keys(left: Table, right: Table, columns: _Columns, tolerance: float) -> Comparison:
     """The sides compared as multisets of row keys (a tuple of hashable views per row)."""
-    nested = left.nested_types | right.nested_types
     columns_l: list[Any] = []
     columns_r: list[Any] = []
-    for i, j in pairs:
-        key_l, key_r, _, _ = column_views(_source(left, i), _source(right, j), nested, hashed=True)
+    for column in range(len(columns)):
+        key_l, key_r, _, _ = columns.keys(column)
         columns_l.append(key_l)
         columns_r.append(key_r)
     keys_l = list(zip(*columns_l, strict=True))
@@ -348,7 +368,7 @@ class _Unmatched:
 _UNMATCHED = _Unmatched()
 
 
-def _source(table: Table, index: int) -> tuple[Any, set[type], bool]:
+def _source(table: Table, index: int) -> Source:
     """A column as the views read it: raw, or canonical when its converter is the normalizer's
     (then the last item, whether the column's values are the raw ones, is False)."""
     convert = table.converters[index]
@@ -359,25 +379,31 @@ def _source(table: Table, index: int) -> tuple[Any, set[type], bool]:
 
 
 def column_views(
-    left: tuple[Any, set[type], bool],
-    right: tuple[Any, set[type], bool],
+    left: Source,
+    right: Source,
     nested: frozenset[type] = frozenset(),
     *,
     hashed: bool = False,
+    fixed: bool = True,
 ) -> View:
     """One column's values on both sides as compared (see the module's table), the types the
     two sides hold there, and whether ``==`` on the raw values is the canonical equality too.
     ``nested``: the types held inside the sides' JSON values; ``hashed``: the views are to be
-    hashed (row keys), not only compared with ``==``."""
+    hashed (row keys), not only compared with ``==``; ``fixed=False``: the raw values are
+    returned as they are, for the last item alone."""
     (values_l, found_l, raw_l), (values_r, found_r, raw_r) = left, right
     union = found_l | found_r
     raw = raw_l and raw_r
     if union & _CONTAINERS:
         held = union | nested
         if hashed or (bool in held and held & _NUMBERS):
+            if not fixed:
+                return values_l, values_r, union, False
             return list(map(repr, values_l)), list(map(repr, values_r)), union, False
         return values_l, values_r, union, raw
     if bool in union and union & _NUMBERS:
+        if not fixed:
+            return values_l, values_r, union, False
         return _canonical_keys(values_l), _canonical_keys(values_r), union, False
     fixes: dict[type, Fix] = {}
     if Decimal in union and hashed:
@@ -394,6 +420,8 @@ def column_views(
     for cls in union - _AS_THEY_ARE - {Decimal, datetime, UUID}:
         fixes[cls] = _scalar_key(cls)
         raw = False
+    if not fixed:
+        return values_l, values_r, union, raw
     return _fixed(values_l, found_l, fixes), _fixed(values_r, found_r, fixes), union, raw
 
 
