@@ -36,9 +36,11 @@ def write(tmp_path: Path, name: str, source: str) -> str:
 
 
 def test_load_a_file_and_label_cases(tmp_path: Path) -> None:
-    registry = load_pairs([write(tmp_path, "good", GOOD)], include_default=False)
+    path = write(tmp_path, "good", GOOD)
+    registry = load_pairs([path], include_default=False)
     (p,) = list(registry)
     assert p.name == "demo.get" and p.router == "demo" and p.options.ordered is False
+    assert p.where == f"{path}:3"  # the line of its pair() call, in reports and errors
     labels = [label for label, _ in p.make_cases(FX)]
     assert labels == ["org-a,item_id=1", "org-b,item_id=1", "org-a,item_id=1#2"]  # unique labels
 
