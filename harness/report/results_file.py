@@ -31,9 +31,12 @@ def write_results(result: RunResult, path: Path, *, made: CaseTexts | None = Non
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(
-        strict_json(value), indent=1, ensure_ascii=False, default=str, allow_nan=False
-    )
+    try:
+        return json.dumps(value, indent=1, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:  # a non-finite float somewhere (rare): walk the value to name them
+        return json.dumps(
+            strict_json(value), indent=1, ensure_ascii=False, default=str, allow_nan=False
+        )
 
 
 def case_text(case: CaseResult) -> str:
