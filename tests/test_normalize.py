@@ -26,11 +26,14 @@ from sqlalchemy.orm import (
     selectinload,
 )
 
+from harness.canonical import canonical_key
 from harness.compare.verdict import compare
 from harness.errors import NormalizationError
 from harness.normalize.instances import instance_rows, normalize_peewee, normalize_sqlalchemy
+from harness.normalize.table import materialize
 from harness.normalize.walk import (
     MIN_INSTANCE_TABLE,
+    MIN_LAZY_ROWS,
     KeyCollisionError,
     _Normalizer,
     coerce,
@@ -344,6 +347,28 @@ def test_peewee_boolean_field_turns_raw_ints_into_bools() -> None:
     machine = PwMachine(id="m9", name="x", organization="o1", active=True)
     machine.__data__["active"] = 1  # what a raw MariaDB row puts there
     assert normalize(machine)["isActive"] is True
+
+
+def test_a_boolean_column_holding_json_too_still_turns_raw_ints_into_bools() -> None:
+    """Kept raw for the fast path, a column holding JSON values is not converted; a boolean
+    column's 0/1 must be, so such a result is normalized at once."""
+    machines = [
+        PwMachine(id=f"m{n:02d}", name="x", organization="o1", active=1)
+        for n in range(MIN_LAZY_ROWS)
+    ]
+    for machine in machines:
+        machine._dirty.clear()
+    machines[0].__data__["active"] = {"on": 1}
+    raw = [{"id": m.id, "name": "x", "organizationId": "o1", "isActive": 1} for m in machines]
+    raw[0]["isActive"] = {"on": 1}
+    canonical = normalize(machines)
+    assert canonical[1]["isActive"] is True
+    rows = materialize(normalize_rows(machines, lazy=True)[0])
+    assert list(map(canonical_key, rows)) == list(map(canonical_key, canonical))  # True is not 1
+    for ordered in (False, True):
+        assert not compare(canonical, normalize(raw), ordered=ordered).equal
+        legacy, new = (normalize_rows(v, lazy=True)[0] for v in (machines, raw))
+        assert not compare(legacy, new, ordered=ordered).equal
 
 
 def _more_pw_machines() -> None:

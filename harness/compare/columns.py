@@ -24,12 +24,13 @@ bool                        the value, unless the column also holds numbers: the
                             offset (``datetime.timezone``); else the canonical UTC text
 ``date``, ``bytes``         the value
 ``UUID``                    ``.int`` (its text when the column also holds text; the value when it
-                            also holds numbers)
+                            also holds numbers or bools: ``UUID(int=1).int == True``)
 dict, list (JSON)           the value, unless bools and numbers both occur in the column's
                             values at any depth (``{"a": True} == {"a": 1}``); then, and as a
                             hashed key, ``repr()``: equal reprs are equal JSON values, and the
                             rare equal values with unequal reprs (keys in another order, ``1``
-                            vs ``1.0``) are left over and judged canonically
+                            vs ``1.0``) are left over and judged canonically (row keys that
+                            differ are made again with canonical keys for such a column)
 other scalars               ``canonical_key`` of the canonical value
 ==========================  ====================================================================
 """
@@ -53,11 +54,12 @@ from harness.canonical import (
     decimal_value,
 )
 from harness.compare.explain import SideRows, explain_unordered
-from harness.normalize.table import Table, TableRows
+from harness.normalize.table import Table, TableRows, nested_facts
 from harness.records import Comparison
 
 EQUAL = Comparison(equal=True)
 _NUMBERS: frozenset[type] = frozenset({int, float, Decimal})
+_EQUAL_TO_INTS: frozenset[type] = _NUMBERS | {bool}
 _CONTAINERS: frozenset[type] = frozenset({dict, list})
 # Raw types whose own == and hash are the canonical equality (given the rules above).
 _AS_THEY_ARE: frozenset[type] = frozenset({str, int, float, bool, type(None), date, bytes})
@@ -138,7 +140,7 @@ class _Columns:
 
     def __init__(self, left: Table, right: Table, pairs: list[tuple[int, int]]) -> None:
         self.sources = [(_source(left, i), _source(right, j)) for i, j in pairs]
-        self.nested = left.nested_types | right.nested_types
+        self.nested = left.nested_types | right.nested_types | _held_in_canonical(self.sources)
         self._views: dict[int, View] = {}
 
     def __len__(self) -> int:
@@ -165,6 +167,13 @@ class _Columns:
     def keys(self, column: int) -> View:
         """The column's views as parts of hashed row keys."""
         return column_views(*self.sources[column], self.nested, hashed=True)
+
+    def exact_keys(self, column: int, reprs: tuple[list[str], list[str]]) -> tuple[Any, Any]:
+        """The column's values on both sides as canonical keys, given their ``repr()`` keys:
+        equal if and only if the canonical values are, where reprs may tell equal JSON values
+        apart."""
+        (values_l, _, _), (values_r, _, _) = self.sources[column]
+        return _exact_keys(values_l, reprs[0]), _exact_keys(values_r, reprs[1])
 
 
 def _line_up(
@@ -263,20 +272,27 @@ def _picker(index: list[int] | None) -> Callable[[Sequence[Any]], tuple[Any, ...
 
 
 def _by_row_keys(left: Table, right: Table, columns: _Columns, tolerance: float) -> Comparison:
-    """The sides compared as multisets of row keys (a tuple of hashable views per row)."""
-    columns_l: list[Any] = []
-    columns_r: list[Any] = []
-    for column in range(len(columns)):
-        key_l, key_r, _, _ = columns.keys(column)
-        columns_l.append(key_l)
-        columns_r.append(key_r)
-    keys_l = list(zip(*columns_l, strict=True))
-    keys_r = list(zip(*columns_r, strict=True))
+    """The sides compared as multisets of row keys (a tuple of hashable views per row).
+
+    A JSON column's key is its ``repr()``, which tells some equal values apart (keys in another
+    order, ``1`` and ``1.0``). When the multisets differ, such columns are keyed again exactly,
+    so that the rows left over, and which copy of a row stands for it, are the canonical path's.
+    """
+    key_columns = [columns.keys(column)[:2] for column in range(len(columns))]
+    keys_l, keys_r = _row_keys(key_columns)
     if keys_l == keys_r:
         return EQUAL
     counts_l, counts_r = Counter(keys_l), Counter(keys_r)
     if dict.__eq__(counts_l, counts_r):
         return EQUAL
+    loose = [column for column in range(len(columns)) if columns.types(column) & _CONTAINERS]
+    if loose:
+        for column in loose:
+            key_columns[column] = columns.exact_keys(column, key_columns[column])
+        keys_l, keys_r = _row_keys(key_columns)
+        counts_l, counts_r = Counter(keys_l), Counter(keys_r)
+        if dict.__eq__(counts_l, counts_r):
+            return EQUAL
     # Counter's own subtraction is a Python loop over every key; the items views are C.
     extra_l = {k: c - counts_r.get(k, 0) for k, c in counts_l.items() - counts_r.items()}
     extra_r = {k: c - counts_l.get(k, 0) for k, c in counts_r.items() - counts_l.items()}
@@ -288,6 +304,28 @@ def _by_row_keys(left: Table, right: Table, columns: _Columns, tolerance: float)
         tolerance,
         raw=((keys_l, counts_r), (keys_r, counts_l)),
     )
+
+
+def _row_keys(key_columns: list[tuple[Any, Any]]) -> tuple[list[Any], list[Any]]:
+    """Each side's row keys from each column's keys on both sides: a tuple per row."""
+    return (
+        list(zip(*(keys for keys, _ in key_columns), strict=True)),
+        list(zip(*(keys for _, keys in key_columns), strict=True)),
+    )
+
+
+def _exact_keys(values: Sequence[Any], reprs: list[str]) -> list[Any]:
+    """The canonical keys of values, worked out once per distinct ``repr()`` (equal reprs are
+    equal values), except where a repr may be a NaN's: two NaNs are as equal as their keys are
+    (the same object or not), as on the canonical path."""
+    by_repr = dict(zip(reprs, values, strict=True))
+    known = {text: canonical_key(_scalar(v)) for text, v in by_repr.items() if "nan" not in text}
+    if len(known) == len(by_repr):
+        return list(map(known.__getitem__, reprs))
+    return [
+        known[text] if text in known else canonical_key(_scalar(value))
+        for text, value in zip(reprs, values, strict=True)
+    ]
 
 
 def _extra_rows(keys: list[Any], extra: dict[Any, int]) -> list[int]:
@@ -378,6 +416,19 @@ def _source(table: Table, index: int) -> Source:
     return column, set(map(type, column)), False
 
 
+def _held_in_canonical(sources: list[tuple[Source, Source]]) -> frozenset[type]:
+    """The types held inside the values of the columns :func:`_source` made canonical, which
+    a Table's ``nested_types`` (its raw JSON values') leave out: ``{"$timedelta": 1.0}`` holds
+    a float, and must not meet ``{"$timedelta": True}`` under ``==``."""
+    held: set[type] = set()
+    for pair in sources:
+        for values, found, raw in pair:
+            if not raw and dict in found:
+                facts = nested_facts(values)
+                held |= _EQUAL_TO_INTS if facts is None else facts[1]
+    return frozenset(held)
+
+
 def column_views(
     left: Source,
     right: Source,
@@ -415,7 +466,7 @@ def column_views(
     if UUID in union:  # == on UUIDs is canonical; their int or text is only faster
         if str in union:
             fixes[UUID] = str
-        elif not union & _NUMBERS:
+        elif not union & _EQUAL_TO_INTS:
             fixes[UUID] = _UUID_INT
     for cls in union - _AS_THEY_ARE - {Decimal, datetime, UUID}:
         fixes[cls] = _scalar_key(cls)

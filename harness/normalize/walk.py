@@ -326,7 +326,7 @@ def _converter(
     walker: _Normalizer, name: str, kind: int, found: set[type]
 ) -> tuple[int, Callable[[Any], Any] | None]:
     """How the values of a column holding the types ``found`` become canonical."""
-    if (kind == BOOLEAN and int in found) or (kind == JSON and str in found):
+    if _retyped(kind, found):
         return CONVERT, lambda item: walker.field(item, kind, name)
     odd = found - PASS_TYPES
     if not odd:
@@ -335,6 +335,12 @@ def _converter(
     convert: Callable[[Any], Any] = SCALAR_CONVERTERS.get(only) or walker.value  # type: ignore[arg-type]
     # A column of Decimals alone, or of Decimals and NULLs.
     return (CONVERT if found.isdisjoint(PASS_TYPES) else CONVERT_ODD), convert
+
+
+def _retyped(kind: int, found: set[type]) -> bool:
+    """Whether the column's type changes some of its values: ``0``/``1`` in a boolean column,
+    text in a JSON column (:meth:`_Normalizer.field`)."""
+    return (kind == BOOLEAN and int in found) or (kind == JSON and str in found)
 
 
 def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
@@ -385,8 +391,8 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
         kind = column_kinds[index] if column_kinds else PLAIN
         odd = found - PASS_TYPES
         if odd & _CONTAINER_SET:
-            if walker.keys or (kind == JSON and str in found) or odd - _CONTAINER_SET:
-                return None  # renamed inside, or mixed with scalars to convert: normalize now
+            if walker.keys or _retyped(kind, found) or odd - _CONTAINER_SET:
+                return None  # renamed inside, or mixed with values to convert: normalize now
             facts = nested_facts(columns[index])
             if facts is None:
                 return None
