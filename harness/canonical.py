@@ -51,12 +51,19 @@ CONTAINER_TYPES: frozenset[type] = frozenset({dict, list})
 
 
 def datetime_value(value: datetime) -> dict[str, str]:
-    """``{"$datetime": ISO-8601 in UTC with a Z}``; a naive datetime is taken as UTC already."""
+    """``{"$datetime": ISO-8601 in UTC with a Z}``; a naive datetime is taken as UTC already.
+
+    An aware datetime whose instant falls outside years 1-9999 in UTC (``datetime.min`` at
+    +01:00) keeps its own offset instead: ``"0001-01-01T00:00:00+01:00"``.
+    """
     if value.tzinfo is None:  # the common case: the schema stores naive UTC
         return {DATETIME_TAG: value.isoformat() + "Z"}
     offset = value.utcoffset()
     if offset is not None:
-        value = value.replace(tzinfo=None) - offset
+        try:
+            value = value.replace(tzinfo=None) - offset
+        except OverflowError:
+            return {DATETIME_TAG: value.isoformat()}
     elif value.tzinfo is not None:  # a tzinfo that knows no offset: keep the wall time
         value = value.replace(tzinfo=None)
     return {DATETIME_TAG: value.isoformat() + "Z"}

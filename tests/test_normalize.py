@@ -86,6 +86,16 @@ SCALARS = [
         {"$datetime": "2024-05-01T12:00:00.001500Z"},
         id="microseconds",
     ),
+    pytest.param(
+        datetime.min.replace(tzinfo=timezone(timedelta(hours=1))),
+        {"$datetime": "0001-01-01T00:00:00+01:00"},
+        id="aware-before-year-1-in-utc",
+    ),
+    pytest.param(
+        datetime.max.replace(tzinfo=timezone(-timedelta(hours=1))),
+        {"$datetime": "9999-12-31T23:59:59.999999-01:00"},
+        id="aware-after-year-9999-in-utc",
+    ),
     pytest.param(date(2024, 5, 1), {"$date": "2024-05-01"}, id="date"),
     pytest.param(time(9, 30), {"$time": "09:30:00"}, id="time"),
     pytest.param(timedelta(minutes=1, seconds=30), {"$timedelta": 90.0}, id="timedelta"),
