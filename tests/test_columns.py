@@ -248,3 +248,36 @@ def test_raw_keys_never_join_what_differs(legacy: Any, new: Any, wide: bool) -> 
     rows_l = [row_with(i, legacy, wide) for i in range(MIN_LAZY_ROWS)]
     rows_r = [row_with(i, new, wide) for i in range(MIN_LAZY_ROWS)]
     assert not compare(lazy(rows_l), lazy(rows_r), ordered=False).equal
+
+
+@WIDTHS
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        pytest.param(True, 1, id="bool-and-int"),
+        pytest.param(False, 0.0, id="bool-and-float"),
+        pytest.param(True, Decimal(1), id="bool-and-decimal"),
+        pytest.param({"a": True}, {"a": 1}, id="json-bool-and-int"),
+    ],
+)
+def test_equal_raw_columns_of_bools_and_numbers_are_not_equal_results(
+    one: Any, other: Any, wide: bool
+) -> None:
+    """Both sides hold the same types in a column, in other places: ``==`` on the raw columns
+    holds (``True == 1``), the canonical rows differ."""
+    values = [one, other] * (MIN_LAZY_ROWS // 2)
+    rows_l = [row_with(i, v, wide) for i, v in enumerate(values)]
+    rows_r = [row_with(i, v, wide) for i, v in enumerate([*values[1:], values[0]])]
+    left, right = lazy(rows_l), lazy(rows_r)
+    assert left.columns == right.columns
+    assert not compare(left, right, ordered=True).equal
+
+
+def test_the_same_raw_values_are_equal_and_no_row_is_built() -> None:
+    rows = [
+        {"id": i, "at": datetime(2024, 1, 1) + timedelta(hours=i), "n": Decimal(i) / 4}
+        for i in range(MIN_LAZY_ROWS)
+    ]
+    left, right = lazy(rows), lazy([dict(r) for r in rows])
+    assert compare(left, right, ordered=True).equal
+    assert left._rows is None and right._rows is None
