@@ -35,7 +35,7 @@ from functools import cached_property
 from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 
-from harness.canonical import PASS_TYPES
+from harness.canonical import PASS_TYPES, SCALAR_CONVERTERS
 from harness.normalize.table import dict_columns
 
 PLAIN, BOOLEAN, JSON = 0, 1, 2
@@ -157,8 +157,12 @@ def _columns(walker: Walker, plan: Plan, data: Mapping[str, Any]) -> dict[str, A
     for attr, key, kind in plan.columns:
         if attr in data:
             value = data[attr]
-            if kind or value.__class__ not in PASS_TYPES:
+            if kind:
                 value = walker.field(value, kind, key)
+            elif value.__class__ not in PASS_TYPES:
+                # A Decimal or a datetime straight to its converter, as the walker would send it.
+                convert = SCALAR_CONVERTERS.get(value.__class__)
+                value = walker.field(value, kind, key) if convert is None else convert(value)
             out[key] = value
     return out
 
