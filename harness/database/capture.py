@@ -152,7 +152,7 @@ def peewee_database_class(base: Any) -> Any:
 
     def execute_sql(self: Any, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
         log: StatementLog = self.harness_log
-        if not log.active:
+        if not log._active:
             return base.execute_sql(self, sql, params, *args, **kwargs)
         log.last_sql = sql
         started = time.perf_counter()
