@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 from harness.normalize.table import Table
@@ -302,8 +303,11 @@ def _cut(value: Any) -> tuple[Any, int | None]:
 
 
 def _head(table: Table, count: int) -> Later:
-    """The first ``count`` canonical rows of ``table``, made when read: a Table of those rows'
-    raw values, so that a summary never holds a whole large result."""
+    """The first ``count`` canonical rows of ``table``, made when read: by the Table itself when
+    it holds no more rows, else by a Table of those rows' raw values, so that a summary never
+    holds a whole large result."""
+    if len(table) <= count:
+        return Later(partial(table.head, count))
     kept = Table(
         names=table.names,
         rows=None,

@@ -36,8 +36,10 @@ def test_the_report_rows_of_a_table_are_made_when_read_and_cut_as_before() -> No
 
 
 def test_to_json_is_what_asdict_gave_and_a_summary_pickles() -> None:
-    summary = _summary(20)
+    summary = _summary(20)  # no more rows than a summary keeps: made by the Table itself
+    assert summary.__dict__["result"].__class__ is Later
     assert pickle.loads(pickle.dumps(summary)) == summary  # made before pickling
+    assert summary.result == normalize(_rows(20))
     expected = asdict(summary)
     del expected["raised"]
     expected["statements"] = list(expected["statements"])
