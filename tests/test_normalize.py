@@ -31,6 +31,7 @@ from harness.errors import NormalizationError
 from harness.normalize.instances import instance_rows, normalize_peewee, normalize_sqlalchemy
 from harness.normalize.walk import (
     MIN_INSTANCE_TABLE,
+    MIN_LAZY_ROWS,
     KeyCollisionError,
     _Normalizer,
     coerce,
@@ -500,6 +501,17 @@ def test_sqlalchemy_list_read_as_a_table_matches_reading_each_instance(session: 
     machines[0].organization  # noqa: B018  (loads it from the identity map)
     assert normalize(machines)[0]["organization"] == {"id": "o1", "name": "Arcade"}
     assert "organization" not in normalize(machines)[1]
+
+
+def test_sqlalchemy_instances_with_no_column_loaded_are_empty_rows(session: Session) -> None:
+    session.add_all(
+        SaMachine(id=f"y{n:02d}", name=f"M{n}", organizationId="o1", is_active=True)
+        for n in range(MIN_LAZY_ROWS + MIN_INSTANCE_TABLE)
+    )
+    session.commit()
+    machines = list(session.scalars(sa.select(SaMachine).order_by(SaMachine.id)))
+    session.expire_all()  # every column unloaded: nothing to read, and nothing is loaded
+    assert normalize_rows(machines, lazy=True)[0] == [{}] * len(machines)
 
 
 def test_sqlalchemy_rows_become_dicts_by_label(session: Session) -> None:

@@ -259,8 +259,8 @@ def instance_rows(
     reader = readers[held]
     if reader is None:
         return None
-    if reader.getter is None:
-        return [()] * len(items), reader.keys, reader.kinds
+    if reader.getter is None:  # no column loaded: rows of nothing, and no Table of them
+        return None if by_column else ([()] * len(items), reader.keys, reader.kinds)
     if by_column:  # one list per column instead of a tuple per instance (for a Table)
         columns = dict_columns(datas, reader.attrs)
         return None if columns is None else (columns, reader.keys, reader.kinds)
