@@ -29,6 +29,7 @@ from sqlalchemy.orm import (
 from harness.compare.verdict import compare
 from harness.errors import NormalizationError
 from harness.normalize.instances import instance_rows, normalize_peewee, normalize_sqlalchemy
+from harness.normalize.table import Table
 from harness.normalize.walk import (
     MIN_INSTANCE_TABLE,
     MIN_LAZY_ROWS,
@@ -512,6 +513,23 @@ def test_sqlalchemy_instances_with_no_column_loaded_are_empty_rows(session: Sess
     machines = list(session.scalars(sa.select(SaMachine).order_by(SaMachine.id)))
     session.expire_all()  # every column unloaded: nothing to read, and nothing is loaded
     assert normalize_rows(machines, lazy=True)[0] == [{}] * len(machines)
+
+
+@pytest.mark.parametrize("deferred", [("name", "is_active", "organizationId", "meta"), ("meta",)])
+def test_sqlalchemy_instances_kept_as_a_table_give_the_rows_read_one_by_one(
+    session: Session, deferred: tuple[str, ...]
+) -> None:
+    session.add_all(
+        SaMachine(id=f"x{n:02d}", name=f"M{n}", organizationId="o1", is_active=n % 2 == 0)
+        for n in range(MIN_LAZY_ROWS)
+    )
+    session.commit()
+    session.expunge_all()
+    stmt = sa.select(SaMachine).options(*(defer(getattr(SaMachine, n)) for n in deferred))
+    machines = list(session.scalars(stmt.order_by(SaMachine.id)))
+    table, _ = normalize_rows(machines, lazy=True)
+    assert table.__class__ is Table
+    assert table.rows() == [normalize(m) for m in machines]
 
 
 def test_sqlalchemy_rows_become_dicts_by_label(session: Session) -> None:
