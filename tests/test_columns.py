@@ -19,7 +19,9 @@ from harness.normalize.table import Table
 from harness.normalize.walk import MIN_LAZY_ROWS, normalize, normalize_rows
 
 quick = settings(max_examples=150, deadline=None)
-ROWS = MIN_LAZY_ROWS + 4
+# Rows of a test table: enough for the line-up by a unique column, and made a Table.
+MANY = max(MIN_LAZY_ROWS, 16)
+ROWS = MANY + 4
 
 naive = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2040, 1, 1))
 offsets = st.sampled_from(
@@ -228,8 +230,8 @@ WIDTHS = pytest.mark.parametrize("wide", [False, True], ids=["narrow", "wide"])
     ],
 )
 def test_equal_forms_that_raw_values_do_not_share(legacy: Any, new: Any, wide: bool) -> None:
-    rows_l = [row_with(i, legacy, wide) for i in range(MIN_LAZY_ROWS)]
-    rows_r = [row_with(i, new, wide) for i in reversed(range(MIN_LAZY_ROWS))]
+    rows_l = [row_with(i, legacy, wide) for i in range(MANY)]
+    rows_r = [row_with(i, new, wide) for i in reversed(range(MANY))]
     assert compare(lazy(rows_l), lazy(rows_r), ordered=False).equal
 
 
@@ -245,8 +247,8 @@ def test_equal_forms_that_raw_values_do_not_share(legacy: Any, new: Any, wide: b
     ],
 )
 def test_raw_keys_never_join_what_differs(legacy: Any, new: Any, wide: bool) -> None:
-    rows_l = [row_with(i, legacy, wide) for i in range(MIN_LAZY_ROWS)]
-    rows_r = [row_with(i, new, wide) for i in range(MIN_LAZY_ROWS)]
+    rows_l = [row_with(i, legacy, wide) for i in range(MANY)]
+    rows_r = [row_with(i, new, wide) for i in range(MANY)]
     assert not compare(lazy(rows_l), lazy(rows_r), ordered=False).equal
 
 
@@ -265,7 +267,7 @@ def test_equal_raw_columns_of_bools_and_numbers_are_not_equal_results(
 ) -> None:
     """Both sides hold the same types in a column, in other places: ``==`` on the raw columns
     holds (``True == 1``), the canonical rows differ."""
-    values = [one, other] * (MIN_LAZY_ROWS // 2)
+    values = [one, other] * (MANY // 2)
     rows_l = [row_with(i, v, wide) for i, v in enumerate(values)]
     rows_r = [row_with(i, v, wide) for i, v in enumerate([*values[1:], values[0]])]
     left, right = lazy(rows_l), lazy(rows_r)
@@ -276,7 +278,7 @@ def test_equal_raw_columns_of_bools_and_numbers_are_not_equal_results(
 def test_the_same_raw_values_are_equal_and_no_row_is_built() -> None:
     rows = [
         {"id": i, "at": datetime(2024, 1, 1) + timedelta(hours=i), "n": Decimal(i) / 4}
-        for i in range(MIN_LAZY_ROWS)
+        for i in range(MANY)
     ]
     left, right = lazy(rows), lazy([dict(r) for r in rows])
     assert compare(left, right, ordered=True).equal

@@ -521,7 +521,7 @@ def test_sqlalchemy_instances_kept_as_a_table_give_the_rows_read_one_by_one(
 ) -> None:
     session.add_all(
         SaMachine(id=f"x{n:02d}", name=f"M{n}", organizationId="o1", is_active=n % 2 == 0)
-        for n in range(MIN_LAZY_ROWS)
+        for n in range(MIN_LAZY_ROWS + 3)
     )
     session.commit()
     session.expunge_all()
