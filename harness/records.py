@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 from harness.normalize.table import Table
@@ -34,12 +35,21 @@ class Statement:
     params: str
     ms: float
 
+    def to_json(self) -> dict[str, Any]:
+        return {"sql": self.sql, "params": self.params, "ms": self.ms}
+
 
 # Statements that frame work rather than do it: the capture leaves them out, and the query budget
 # applies the same rule to statements read back from a results file.
 _CONTROL = re.compile(
     r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|START\s+TRANSACTION|END)\b", re.IGNORECASE
 )
+
+
+def round_ms(ms: float) -> float:
+    """A duration to the 4 decimals a record keeps, as ``round(ms, 4)`` but without its exact
+    decimal conversion (a few times the cost, on every statement of every case)."""
+    return round(ms * 10000.0) / 10000.0
 
 
 def is_transaction_control(sql: str) -> bool:
@@ -189,14 +199,51 @@ class Comparison:
     diff: Diff | None = None
 
 
+class Later:
+    """A field value to make when it is first read (see :class:`MadeWhenRead`)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+class MadeWhenRead:
+    """A dataclass field that may be given a :class:`Later`: made on its first read, then kept.
+
+    The value lives in the instance ``__dict__`` under the field's name (a data descriptor is
+    asked first), so equality, ``repr``, ``replace`` and ``to_json`` read the made value as they
+    would any field's. The default is None.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return None
+        value = obj.__dict__[self.name]
+        if value.__class__ is Later:
+            value = obj.__dict__[self.name] = value.make()
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = value
+
+
 @dataclass(frozen=True)
 class SideSummary:
-    """What results.json keeps of one side of a case."""
+    """What results.json keeps of one side of a case.
+
+    A result kept as a :class:`~harness.normalize.table.Table` (most cases are equal, and the
+    comparison read its raw columns) has its report rows made when ``result`` is first read:
+    writing results.json or the report, never in the run of the case.
+    """
 
     queries: int = 0
     ms: float = 0.0
     statements: tuple[Statement, ...] = ()
-    result: Any = None
+    result: Any = MadeWhenRead()
     result_rows: int | None = None  # the full length when ``result`` is a cut list
     changes: Any = None
     raised: Mapping[str, str | None] | None = None  # the error this side raised
@@ -207,7 +254,7 @@ class SideSummary:
         value, total = _cut(value)
         return cls(
             queries=obs.queries,
-            ms=round(obs.ms, 4),
+            ms=round_ms(obs.ms),
             statements=obs.statements[:MAX_STATEMENTS],
             result=value,
             result_rows=total,
@@ -215,10 +262,22 @@ class SideSummary:
             raised=obs.error.raised() if obs.error is not None else None,
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields, ``result`` made: what makes it later (a Table's converters) does not pickle."""
+        return {**self.__dict__, "result": self.result}
+
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        if self.raised is None:
-            del data["raised"]  # only a side that raised carries it
+        """The side's JSON; ``result`` and ``changes`` as they are (canonical data, not copied)."""
+        data = {
+            "queries": self.queries,
+            "ms": self.ms,
+            "statements": [s.to_json() for s in self.statements],
+            "result": self.result,
+            "result_rows": self.result_rows,
+            "changes": self.changes,
+        }
+        if self.raised is not None:  # only a side that raised carries it
+            data["raised"] = dict(self.raised)
         return data
 
     @classmethod
@@ -235,12 +294,30 @@ class SideSummary:
 
 
 def _cut(value: Any) -> tuple[Any, int | None]:
-    if value.__class__ is Table:  # a flat result kept raw: only the rows kept are made
+    if value.__class__ is Table:  # a flat result kept raw: only the rows kept are made, later
         total = len(value)
-        return value.head(MAX_RESULT_ROWS), (total if total > MAX_RESULT_ROWS else None)
+        return _head(value, MAX_RESULT_ROWS), (total if total > MAX_RESULT_ROWS else None)
     if isinstance(value, list) and len(value) > MAX_RESULT_ROWS:
         return value[:MAX_RESULT_ROWS], len(value)
     return value, None
+
+
+def _head(table: Table, count: int) -> Later:
+    """The first ``count`` canonical rows of ``table``, made when read: by the Table itself when
+    it holds no more rows, else by a Table of those rows' raw values, so that a summary never
+    holds a whole large result."""
+    if len(table) <= count:
+        return Later(partial(table.head, count))
+    kept = Table(
+        names=table.names,
+        rows=None,
+        columns=[column[:count] for column in table.columns],
+        founds=table.founds,
+        converters=table.converters,
+        modes=table.modes,
+        build=table.build,
+    )
+    return Later(kept.rows)
 
 
 @dataclass(frozen=True)

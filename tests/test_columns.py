@@ -20,7 +20,9 @@ from harness.normalize.walk import MIN_LAZY_ROWS, normalize, normalize_rows
 from harness.records import Comparison
 
 quick = settings(max_examples=150, deadline=None)
-ROWS = MIN_LAZY_ROWS + 4
+# Rows of a test table: enough for the line-up by a unique column, and made a Table.
+MANY = max(MIN_LAZY_ROWS, 16)
+ROWS = MANY + 4
 
 naive = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2040, 1, 1))
 offsets = st.sampled_from(
@@ -229,8 +231,8 @@ WIDTHS = pytest.mark.parametrize("wide", [False, True], ids=["narrow", "wide"])
     ],
 )
 def test_equal_forms_that_raw_values_do_not_share(legacy: Any, new: Any, wide: bool) -> None:
-    rows_l = [row_with(i, legacy, wide) for i in range(MIN_LAZY_ROWS)]
-    rows_r = [row_with(i, new, wide) for i in reversed(range(MIN_LAZY_ROWS))]
+    rows_l = [row_with(i, legacy, wide) for i in range(MANY)]
+    rows_r = [row_with(i, new, wide) for i in reversed(range(MANY))]
     assert compare(lazy(rows_l), lazy(rows_r), ordered=False).equal
 
 
@@ -246,17 +248,17 @@ def test_equal_forms_that_raw_values_do_not_share(legacy: Any, new: Any, wide: b
     ],
 )
 def test_raw_keys_never_join_what_differs(legacy: Any, new: Any, wide: bool) -> None:
-    rows_l = [row_with(i, legacy, wide) for i in range(MIN_LAZY_ROWS)]
-    rows_r = [row_with(i, new, wide) for i in range(MIN_LAZY_ROWS)]
+    rows_l = [row_with(i, legacy, wide) for i in range(MANY)]
+    rows_r = [row_with(i, new, wide) for i in range(MANY)]
     assert not compare(lazy(rows_l), lazy(rows_r), ordered=False).equal
 
 
 def json_rows(value: Any, other: Any) -> tuple[list[Any], list[Any]]:
     """Rows without a unique column, the legacy side holding one copy of a row in another form
     (``other``) and one row more than the new side."""
-    legacy = [{"k": 1, "v": value} for _ in range(MIN_LAZY_ROWS)]
+    legacy = [{"k": 1, "v": value} for _ in range(MANY)]
     legacy[5] = {"k": 1, "v": other}
-    new = [{"k": 1, "v": value} for _ in range(MIN_LAZY_ROWS - 1)]
+    new = [{"k": 1, "v": value} for _ in range(MANY - 1)]
     new.append({"k": 2, "v": value})
     return legacy, new
 
@@ -285,7 +287,7 @@ def uuid_rows(flag: bool, layout: str) -> tuple[list[Any], list[Any]]:
     UUID's int; ``layout``: compared by row keys (no unique column), by whole rows, or column by
     column (most columns mix bools and numbers)."""
     legacy: list[dict[str, Any]] = []
-    for i in range(MIN_LAZY_ROWS):
+    for i in range(MANY):
         ref = uuid.UUID(int=i)
         if layout == "row-keys":
             legacy.append({"ref": ref, "on": i % 2 == 0})
@@ -314,11 +316,11 @@ def test_a_tagged_number_made_canonical_never_equals_a_bool(ordered: bool) -> No
     ``{"$timedelta": 1.0}`` must not meet a JSON ``{"$timedelta": True}`` under ``==``."""
     legacy = [
         {"id": i, "v": timedelta(seconds=1) if i % 2 else date(2024, 1, 1)}
-        for i in range(MIN_LAZY_ROWS)
+        for i in range(MANY)
     ]
     new = [
         {"id": i, "v": {"$timedelta": True} if i % 2 else {"$date": "2024-01-01"}}
-        for i in range(MIN_LAZY_ROWS)
+        for i in range(MANY)
     ]
     assert not compare(normalize(legacy), normalize(new), ordered=ordered).equal
     assert not compare(lazy(legacy), lazy(new), ordered=ordered).equal
@@ -374,13 +376,15 @@ def tricky_pair(draw: st.DrawFn) -> tuple[list[Any], list[Any], bool, float]:
     pools = [draw(st.lists(tricky(f), min_size=1, max_size=3)) for f in families]
     ident = draw(st.sampled_from(["none", "int", "uuid", "messy"]))
     legacy: list[dict[str, Any]] = []
-    for i in range(ROWS):
+    for i in range(draw(st.sampled_from([1, 2, 3, ROWS]))):  # every list of rows is a Table
         row = {"id": i if ident != "uuid" else uuid.UUID(int=i + 9)} if ident != "none" else {}
         if ident == "messy" and draw(st.integers(0, 3)) == 0:
             row["id"] = draw(st.sampled_from([0, 1, "1", True, None]))
         legacy.append(row | {f"c{c}": draw(st.sampled_from(pool)) for c, pool in enumerate(pools)})
     new = [dict(r) for r in legacy]
     for _ in range(draw(st.integers(0, 3))):  # a row dropped, doubled or changed
+        if not new:
+            break
         k = draw(st.integers(0, len(new) - 1))
         step = draw(st.sampled_from(["drop", "double", "change"]))
         if step == "drop":
@@ -433,3 +437,36 @@ def test_tricky_values_compare_and_explain_as_canonical_rows_do(
     )
     got = compare(lazy(legacy), lazy(new), ordered=ordered, float_tolerance=tolerance)
     assert explanation(got) == explanation(expected)
+
+
+@WIDTHS
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        pytest.param(True, 1, id="bool-and-int"),
+        pytest.param(False, 0.0, id="bool-and-float"),
+        pytest.param(True, Decimal(1), id="bool-and-decimal"),
+        pytest.param({"a": True}, {"a": 1}, id="json-bool-and-int"),
+    ],
+)
+def test_equal_raw_columns_of_bools_and_numbers_are_not_equal_results(
+    one: Any, other: Any, wide: bool
+) -> None:
+    """Both sides hold the same types in a column, in other places: ``==`` on the raw columns
+    holds (``True == 1``), the canonical rows differ."""
+    values = [one, other] * (MANY // 2)
+    rows_l = [row_with(i, v, wide) for i, v in enumerate(values)]
+    rows_r = [row_with(i, v, wide) for i, v in enumerate([*values[1:], values[0]])]
+    left, right = lazy(rows_l), lazy(rows_r)
+    assert left.columns == right.columns
+    assert not compare(left, right, ordered=True).equal
+
+
+def test_the_same_raw_values_are_equal_and_no_row_is_built() -> None:
+    rows = [
+        {"id": i, "at": datetime(2024, 1, 1) + timedelta(hours=i), "n": Decimal(i) / 4}
+        for i in range(MANY)
+    ]
+    left, right = lazy(rows), lazy([dict(r) for r in rows])
+    assert compare(left, right, ordered=True).equal
+    assert left._rows is None and right._rows is None

@@ -30,7 +30,7 @@ from harness.canonical import canonical_key
 from harness.compare.verdict import compare
 from harness.errors import NormalizationError
 from harness.normalize.instances import instance_rows, normalize_peewee, normalize_sqlalchemy
-from harness.normalize.table import materialize
+from harness.normalize.table import Table, materialize
 from harness.normalize.walk import (
     MIN_INSTANCE_TABLE,
     MIN_LAZY_ROWS,
@@ -364,7 +364,7 @@ def test_a_boolean_column_holding_json_too_still_turns_raw_ints_into_bools() -> 
     column's 0/1 must be, so such a result is normalized at once."""
     machines = [
         PwMachine(id=f"m{n:02d}", name="x", organization="o1", active=1)
-        for n in range(MIN_LAZY_ROWS)
+        for n in range(MIN_LAZY_ROWS + MIN_INSTANCE_TABLE)
     ]
     for machine in machines:
         machine._dirty.clear()
@@ -535,6 +535,34 @@ def test_sqlalchemy_list_read_as_a_table_matches_reading_each_instance(session: 
     machines[0].organization  # noqa: B018  (loads it from the identity map)
     assert normalize(machines)[0]["organization"] == {"id": "o1", "name": "Arcade"}
     assert "organization" not in normalize(machines)[1]
+
+
+def test_sqlalchemy_instances_with_no_column_loaded_are_empty_rows(session: Session) -> None:
+    session.add_all(
+        SaMachine(id=f"y{n:02d}", name=f"M{n}", organizationId="o1", is_active=True)
+        for n in range(MIN_LAZY_ROWS + MIN_INSTANCE_TABLE)
+    )
+    session.commit()
+    machines = list(session.scalars(sa.select(SaMachine).order_by(SaMachine.id)))
+    session.expire_all()  # every column unloaded: nothing to read, and nothing is loaded
+    assert normalize_rows(machines, lazy=True)[0] == [{}] * len(machines)
+
+
+@pytest.mark.parametrize("deferred", [("name", "is_active", "organizationId", "meta"), ("meta",)])
+def test_sqlalchemy_instances_kept_as_a_table_give_the_rows_read_one_by_one(
+    session: Session, deferred: tuple[str, ...]
+) -> None:
+    session.add_all(
+        SaMachine(id=f"x{n:02d}", name=f"M{n}", organizationId="o1", is_active=n % 2 == 0)
+        for n in range(MIN_LAZY_ROWS + 3)
+    )
+    session.commit()
+    session.expunge_all()
+    stmt = sa.select(SaMachine).options(*(defer(getattr(SaMachine, n)) for n in deferred))
+    machines = list(session.scalars(stmt.order_by(SaMachine.id)))
+    table, _ = normalize_rows(machines, lazy=True)
+    assert table.__class__ is Table
+    assert table.rows() == [normalize(m) for m in machines]
 
 
 def test_sqlalchemy_rows_become_dicts_by_label(session: Session) -> None:

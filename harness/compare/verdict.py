@@ -84,6 +84,8 @@ def compare(
         paths = compile_paths(tuple(ignore), tuple(unordered))
     if legacy.__class__ is Table or new.__class__ is Table:
         if legacy.__class__ is new.__class__ and paths is None and not order_by:
+            if same_raw_values(legacy, new):  # the common verdict, without a view of a column
+                return EQUAL
             with gc_paused():
                 verdict = compare_tables(legacy, new, ordered=ordered, tolerance=float_tolerance)
             if verdict is not None:
@@ -108,6 +110,35 @@ def compare(
         return EQUAL
     diff = explain_values(legacy, new, float_tolerance)
     return EQUAL if diff is None else Comparison(equal=False, diff=diff)
+
+
+def same_raw_values(left: Table, right: Table) -> bool:
+    """Two Tables whose raw values are equal with ``==``, column by column, where that makes
+    their canonical rows equal: the same column names, types and conversions on both sides,
+    and no column where ``==`` is looser than :func:`compare` (a bool next to a number, at the
+    top or inside a container: ``True == 1``).
+
+    ``==`` on the raw values is then what the canonical forms would say: each value is made
+    canonical by the same function on both sides, and the values ``==`` holds between without
+    their canonical forms being equal for :func:`compare` are only a bool and a number
+    (``Decimal("1.0") == Decimal("1.00")``, ``1 == 1.0``, ``b"a" == bytearray(b"a")`` and
+    instants in two time zones are equal in canonical form too).
+    """
+    if (
+        left.names != right.names
+        or left.modes != right.modes
+        or left.founds != right.founds
+        or bool in left.nested_types
+        or bool in right.nested_types
+    ):
+        return False
+    for found in left.founds:
+        if bool in found and not found <= _BOOL_OR_NONE:
+            return False
+    return left.columns == right.columns
+
+
+_BOOL_OR_NONE: frozenset[type] = frozenset({bool, type(None)})
 
 
 def _ordered(left: SideRows, right: SideRows, tolerance: float) -> Comparison:

@@ -13,11 +13,28 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
-from harness.records import Statement, is_transaction_control
+from harness.records import Statement, is_transaction_control, round_ms
 
 MAX_PARAMS_TEXT = 300
 # json.dumps(..., ensure_ascii=False, default=str) builds this encoder for every call.
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+def _encoder() -> Callable[[Any], str]:
+    """``_JSON.encode``, or the same C encoder it makes for every call, made once (CPython).
+
+    ``encode`` costs two Python calls and a new C encoder per statement, more than the
+    encoding of a few parameters. Made once, the encoder cannot keep the memo that detects a
+    circular container: such a parameter ends in RecursionError instead of ValueError.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _JSON.encode
+    chunks = make(None, str, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_encode = _encoder()
 
 
 class StatementLog:
@@ -46,7 +63,7 @@ class StatementLog:
 
     def add(self, sql: str, params: Any, ms: float) -> None:
         if self._active and not is_transaction_control(sql):
-            self.statements.append(Statement(sql, params_text(params), round(ms, 4)))
+            self.statements.append(Statement(sql, params_text(params), round_ms(ms)))
 
 
 def params_text(params: Any) -> str:
@@ -57,8 +74,8 @@ def params_text(params: Any) -> str:
     if params is None or params == () or params == [] or params == {}:
         return ""
     try:
-        text = _JSON.encode(list(params) if isinstance(params, tuple) else params)
-    except (TypeError, ValueError):  # a driver's own parameter object
+        text = _encode(list(params) if isinstance(params, tuple) else params)
+    except (TypeError, ValueError, RecursionError):  # a driver's own parameter object
         text = repr(params)
     return text if len(text) <= MAX_PARAMS_TEXT else text[: MAX_PARAMS_TEXT - 3] + "..."
 
@@ -135,7 +152,7 @@ def peewee_database_class(base: Any) -> Any:
 
     def execute_sql(self: Any, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
         log: StatementLog = self.harness_log
-        if not log.active:
+        if not log._active:
             return base.execute_sql(self, sql, params, *args, **kwargs)
         log.last_sql = sql
         started = time.perf_counter()

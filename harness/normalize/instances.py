@@ -35,8 +35,8 @@ from functools import cached_property
 from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 
-from harness.canonical import PASS_TYPES
-from harness.normalize.table import dict_columns
+from harness.canonical import PASS_TYPES, SCALAR_CONVERTERS
+from harness.normalize.table import dict_columns, tuple_columns
 
 PLAIN, BOOLEAN, JSON = 0, 1, 2
 
@@ -157,8 +157,12 @@ def _columns(walker: Walker, plan: Plan, data: Mapping[str, Any]) -> dict[str, A
     for attr, key, kind in plan.columns:
         if attr in data:
             value = data[attr]
-            if kind or value.__class__ not in PASS_TYPES:
+            if kind:
                 value = walker.field(value, kind, key)
+            elif value.__class__ not in PASS_TYPES:
+                # A Decimal or a datetime straight to its converter, as the walker would send it.
+                convert = SCALAR_CONVERTERS.get(value.__class__)
+                value = walker.field(value, kind, key) if convert is None else convert(value)
             out[key] = value
     return out
 
@@ -255,9 +259,9 @@ def instance_rows(
     reader = readers[held]
     if reader is None:
         return None
-    if reader.getter is None:
-        return [()] * len(items), reader.keys, reader.kinds
-    if by_column:  # one list per column instead of a tuple per instance (for a Table)
+    if reader.getter is None:  # no column loaded: rows of nothing, and no Table of them
+        return None if by_column else ([()] * len(items), reader.keys, reader.kinds)
+    if by_column and len(datas) > MAX_TUPLE_PASS:  # one pass over every instance's values
         columns = dict_columns(datas, reader.attrs)
         return None if columns is None else (columns, reader.keys, reader.kinds)
     # Every instance holds as many entries as the first, and each of the first one's: the same.
@@ -265,6 +269,16 @@ def instance_rows(
         values = list(map(reader.getter, datas))
     except KeyError:
         return None
-    if len(reader.keys) == 1:  # itemgetter of one name gives the value, not a tuple
+    width = len(reader.keys)
+    if by_column:  # one list per column instead of a tuple per instance (for a Table)
+        return ([values] if width == 1 else tuple_columns(values, width)), reader.keys, reader.kinds
+    if width == 1:  # itemgetter of one name gives the value, not a tuple
         values = [(value,) for value in values]
     return values, reader.keys, reader.kinds
+
+
+# Up to this many instances, their columns are read as one tuple per instance and sliced
+# (measured, 5 columns: 1 instance 1.3 us against 3.5 us, 10k 1.5 ms against 2.5 ms); beyond,
+# :func:`~harness.normalize.table.dict_columns` reads every instance's values in one pass
+# instead (100k: 37 ms against 41 ms, without the 100k tuples).
+MAX_TUPLE_PASS = 50_000
