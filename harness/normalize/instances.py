@@ -232,11 +232,12 @@ SA_STATE = "_sa_instance_state"
 
 def instance_rows(
     walker: Walker, items: list[Any], orm: Callable[[Walker, Any], Any], *, by_column: bool = False
-) -> tuple[list[Any], tuple[str, ...], tuple[int, ...]] | None:
+) -> tuple[Any, tuple[str, ...], tuple[int, ...]] | None:
     """The loaded columns of many instances of one model class at once, read with C-level passes.
 
     Returns each instance's raw values as a tuple in plan order (``by_column``: each column's
-    values as a list), with the output keys and the kind of each column; the caller converts
+    values as a list, and the set of types of each, as a :data:`~harness.normalize.table.Typed`),
+    with the output keys and the kind of each column; the caller converts
     the columns that need it. None when an instance holds more than columns (a loaded relation,
     an extra attribute) or the instances differ in which columns are loaded:
     :func:`normalize_peewee` and :func:`normalize_sqlalchemy` then read them one by one. Both ways give the same dicts.
@@ -262,8 +263,8 @@ def instance_rows(
     if reader.getter is None:  # no column loaded: rows of nothing, and no Table of them
         return None if by_column else ([()] * len(items), reader.keys, reader.kinds)
     if by_column and len(datas) > MAX_TUPLE_PASS:  # one pass over every instance's values
-        columns = dict_columns(datas, reader.attrs)
-        return None if columns is None else (columns, reader.keys, reader.kinds)
+        typed = dict_columns(datas, reader.attrs)
+        return None if typed is None else (typed, reader.keys, reader.kinds)
     # Every instance holds as many entries as the first, and each of the first one's: the same.
     try:
         values = list(map(reader.getter, datas))
@@ -271,7 +272,8 @@ def instance_rows(
         return None
     width = len(reader.keys)
     if by_column:  # one list per column instead of a tuple per instance (for a Table)
-        return ([values] if width == 1 else tuple_columns(values, width)), reader.keys, reader.kinds
+        typed = ([values], [set(map(type, values))]) if width == 1 else tuple_columns(values, width)
+        return typed, reader.keys, reader.kinds
     if width == 1:  # itemgetter of one name gives the value, not a tuple
         values = [(value,) for value in values]
     return values, reader.keys, reader.kinds

@@ -29,27 +29,33 @@ _DICTS_OR_NONE: frozenset[type] = frozenset({dict, type(None)})
 _STR: frozenset[type] = frozenset({str})
 
 
-def nested_facts(values: Sequence[Any]) -> tuple[frozenset[str], frozenset[type]] | None:
+def nested_facts(
+    values: Sequence[Any], found: set[type] | None = None
+) -> tuple[frozenset[str], frozenset[type]] | None:
     """Walk the dicts and lists in ``values`` depth by depth with C-level passes.
 
     When every value held at any depth is JSON-native with ``str`` dict keys (then the containers
     are canonical as they are), returns every dict key seen below the top (for the tenant guard)
     and every type held below the top (for :mod:`harness.compare.columns`, which compares such
     values with ``==`` unless bools and numbers meet); None when a container holds anything else.
+    ``found``: the types of ``values``, when known.
     """
     keys: set[str] = set()
     held_types: set[type] = set()
     level = values if values.__class__ is list else list(values)
-    types = list(map(type, level))
-    found = set(types)
+    types: list[type] = []
+    if found is None:
+        types = list(map(type, level))
+        found = set(types)
     while found & _CONTAINER_SET:
         if found <= _DICTS_OR_NONE:
             dicts, lists = list(filter(None, level)), []  # an empty dict holds nothing to walk
         else:
+            types = types or list(map(type, level))
             dicts = list(compress(level, map(is_, types, repeat(dict)))) if dict in found else []
             lists = list(compress(level, map(is_, types, repeat(list)))) if list in found else []
         if dicts:
-            found_keys = set(chain.from_iterable(dicts))
+            found_keys = set().union(*dicts)
             if not set(map(type, found_keys)) <= _STR:
                 return None
             keys |= found_keys
@@ -64,9 +70,13 @@ def nested_facts(values: Sequence[Any]) -> tuple[frozenset[str], frozenset[type]
     return frozenset(keys), frozenset(held_types)
 
 
-def dict_columns(dicts: list[dict[Any, Any]], names: Sequence[Any]) -> list[list[Any]] | None:
-    """The values of ``names`` in each of ``dicts``, one list per name; None unless every dict
-    holds as many keys as the first and all of ``names``.
+# Columns of values, and the set of types each one holds.
+Typed = tuple[list[Sequence[Any]], list[set[type]]]
+
+
+def dict_columns(dicts: list[dict[Any, Any]], names: Sequence[Any]) -> Typed | None:
+    """The values of ``names`` in each of ``dicts``, one list per name, with their types; None
+    unless every dict holds as many keys as the first and all of ``names``.
 
     When the dicts hold their keys in the same order (rows from one query do), the values are
     read in one C-level pass over all of them and each column is a slice of that (ten columns:
@@ -87,11 +97,30 @@ def dict_columns(dicts: list[dict[Any, Any]], names: Sequence[Any]) -> list[list
         if set(map(len, dicts)) != {width}:
             return None
         try:  # the same keys in another order, or other keys (KeyError)
-            return [list(map(itemgetter(name), dicts)) for name in names]
+            columns: list[Sequence[Any]] = [list(map(itemgetter(name), dicts)) for name in names]
         except KeyError:
             return None
+        return columns, [set(map(type, column)) for column in columns]
     flat = list(chain.from_iterable(map(dict.values, dicts)))
-    return [flat[where[name] :: width] for name in names]
+    return sliced_columns(flat, width, [where[name] for name in names])
+
+
+def tuple_columns(rows: list[tuple[Any, ...]], width: int) -> Typed:
+    """The columns of tuples of ``width`` values each, as slices of one flat pass, with their
+    types."""
+    return sliced_columns(list(chain.from_iterable(rows)), width)
+
+
+def sliced_columns(flat: list[Any], width: int, positions: Sequence[int] | None = None) -> Typed:
+    """The columns of values laid out row after row, ``width`` to a row (``positions``: those
+    columns, in that order; all by default), with each column's types.
+
+    The values are typed in one pass in the order they were read, and the types sliced as the
+    values are: a fifth faster than typing each column apart, whose values lie further apart.
+    """
+    chosen = range(width) if positions is None else positions
+    types = list(map(type, flat))
+    return [flat[p::width] for p in chosen], [set(types[p::width]) for p in chosen]
 
 
 class Table:
@@ -224,9 +253,3 @@ class TableRows(Sequence[Any]):
         if row is None:
             row = self._cache[index] = self._table.row(index)
         return row
-
-
-def tuple_columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    """The columns of tuples of ``width`` values each, as slices of one flat pass."""
-    flat = list(chain.from_iterable(rows))
-    return [flat[p::width] for p in range(width)]

@@ -359,7 +359,7 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
         if len(set(map(len, items))) != 1:
             return None
         rows, names = items, None
-        columns: list[Any] = tuple_columns(items, len(items[0]))
+        columns, founds = tuple_columns(items, len(items[0]))
     elif cls is dict:
         # Rows of one length that all hold every name of the first have the same keys.
         names = tuple(items[0])
@@ -370,7 +370,7 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
         found_columns = dict_columns(items, names)
         if found_columns is None:
             return None
-        columns = found_columns
+        columns, founds = found_columns
     else:
         handler = _HANDLERS.get(cls) or _resolve(cls)
         if handler is not normalize_peewee and handler is not normalize_sqlalchemy:
@@ -379,10 +379,9 @@ def lazy_table(walker: _Normalizer, items: list[Any]) -> Table | None:
         read = instance_rows(walker, items, handler, by_column=True)
         if read is None:
             return None
-        columns, names, column_kinds = read
+        (columns, founds), names, column_kinds = read
     if not columns:
         return None
-    founds = [set(map(type, column)) for column in columns]
     layout = (names, column_kinds)
     known = _TABLE_LAYOUTS.get(layout)
     if known is not None and known[0] == founds:  # typed as the last Table of this layout
@@ -432,7 +431,7 @@ def _table_columns(
         if odd & _CONTAINER_SET:
             if walker.keys or _retyped(kind, found) or odd - _CONTAINER_SET:
                 return None  # renamed inside, or mixed with values to convert: normalize now
-            facts = nested_facts(columns[index])
+            facts = nested_facts(columns[index], found)
             if facts is None:
                 return None
             nested |= facts[0]
