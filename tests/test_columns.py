@@ -315,8 +315,7 @@ def test_a_tagged_number_made_canonical_never_equals_a_bool(ordered: bool) -> No
     """A column of two scalar types is made canonical whole; the float inside its
     ``{"$timedelta": 1.0}`` must not meet a JSON ``{"$timedelta": True}`` under ``==``."""
     legacy = [
-        {"id": i, "v": timedelta(seconds=1) if i % 2 else date(2024, 1, 1)}
-        for i in range(MANY)
+        {"id": i, "v": timedelta(seconds=1) if i % 2 else date(2024, 1, 1)} for i in range(MANY)
     ]
     new = [
         {"id": i, "v": {"$timedelta": True} if i % 2 else {"$date": "2024-01-01"}}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -403,3 +406,46 @@ def test_identical_with_flat_tables_told_by_normalize_still_sees_bools(
     assert left == right  # Python's == cannot tell
     assert not identical(left, right, depths=depths)
     assert identical(left, [dict(row) for row in left], depths=(depths[0], depths[0]))
+
+
+@pytest.mark.parametrize("doc", [None, {"steps": [1, 2], "done": True}], ids=["flat", "nested"])
+def test_a_row_changes_are_those_of_the_verdict_in_column_order(doc: Any) -> None:
+    """A changed row is explained column by column in its columns' order, with the verdict's
+    tolerance (relative above 1: 1e6 and 1e6 + 1e-4 are no change), and a nested value equal
+    on both sides is no change either."""
+    legacy = [{"id": i, "a": 1, "b": "x", "big": 1e6, "doc": doc} for i in range(3)]
+    new = [dict(row) for row in legacy]
+    new[1] = {"id": 1, "a": 2, "b": None, "big": 1e6 + 1e-4, "doc": doc and dict(doc)}
+    result = compare(normalize(legacy), normalize(new), ordered=False)
+    assert result.diff is not None
+    assert [(c.path, c.legacy, c.new) for c in result.diff.changes] == [
+        ("[id=1].a", 1, 2),
+        ("[id=1].b", "x", None),
+    ]
+
+
+EXPLAIN_NESTED = """
+from harness.compare.verdict import compare
+from harness.normalize.walk import normalize
+legacy = [{"id": i, "b": "x", "a": 1, "doc": {"k": [1, 2], "on": True}} for i in range(3)]
+new = [dict(row) for row in legacy]
+new[1] = {"id": 1, "b": None, "a": 2, "doc": {"k": [1, 3], "on": True, "n": 1}}
+result = compare(normalize(legacy), normalize(new), ordered=False)
+print([(c.path, c.kind) for c in result.diff.changes])
+"""
+
+
+def test_a_nested_row_is_explained_in_the_same_order_whatever_the_hash_seed() -> None:
+    """DeepDiff, which explains nested values, groups its findings in an order that follows the
+    hash seed; the explanation (in results.json, in the report) must not change between runs."""
+    orders = set()
+    for seed in ("0", "1", "7", "42"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", EXPLAIN_NESTED], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        orders.add(done.stdout)
+    assert len(orders) == 1, orders
+    (order,) = orders
+    assert order.index("[id=1].b") < order.index("[id=1].a") < order.index("[id=1].doc")

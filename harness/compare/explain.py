@@ -76,23 +76,42 @@ def _is_tag(value: dict[str, Any]) -> bool:
 def diff_values(a: Any, b: Any, path: str, tolerance: float, out: _Changes) -> None:
     """Add to ``out`` every path at which two rows (or values) known to differ do differ.
 
-    DeepDiff explains two dicts: only rows the fast path left over get here, so its cost
-    follows the differences, not the result size. Should it see no difference where the
+    DeepDiff explains two dicts that nest: only rows the fast path left over get here, so its
+    cost follows the differences, not the result size. Should it see no difference where the
     harness's tolerance rules do (its numeric tolerance is not quite ours), the harness's
-    own walk explains instead.
+    own walk explains instead. The columns equal on both sides are set aside first, and what
+    is left flat (scalars and tagged scalars) the walk explains at once, in the columns' order:
+    it finds the same changes at a hundredth of DeepDiff's set-up cost.
     """
-    if (
-        a.__class__ is dict
-        and b.__class__ is dict
-        and not (_is_tag(a) or _is_tag(b))
-        and not _permuted(a, b)
-    ):
-        found = _deepdiff_changes(a, b, path, tolerance)
-        if found:
-            for change in found:
-                out.add(change.path, change.kind, change.legacy, change.new)
-            return
+    if a.__class__ is dict and b.__class__ is dict and not (_is_tag(a) or _is_tag(b)):
+        a, b = _unequal_columns(a, b, tolerance)
+        if not (_flat(a) and _flat(b)) and not _permuted(a, b):
+            found = _deepdiff_changes(a, b, path, tolerance)
+            if found:
+                for change in found:
+                    out.add(change.path, change.kind, change.legacy, change.new)
+                return
     _walk_values(a, b, path, tolerance, out)
+
+
+def _unequal_columns(
+    a: dict[str, Any], b: dict[str, Any], tolerance: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two rows without the columns that hold equal values on both sides."""
+    equal = {key for key, value in a.items() if key in b and close(value, b[key], tolerance)}
+    if not equal:
+        return a, b
+    return (
+        {key: value for key, value in a.items() if key not in equal},
+        {key: value for key, value in b.items() if key not in equal},
+    )
+
+
+def _flat(row: dict[str, Any]) -> bool:
+    """Whether a dict holds scalars and tagged scalars only."""
+    return not any(
+        v.__class__ is list or (v.__class__ is dict and not _is_tag(v)) for v in row.values()
+    )
 
 
 def _permuted(a: Any, b: Any) -> bool:
@@ -114,7 +133,10 @@ def _deepdiff_changes(
     from deepdiff.helper import NotPresent
 
     tree = DeepDiff(a, b, view="tree", ignore_numeric_type_changes=True, math_epsilon=tolerance)
-    changes: list[Change] = []
+    # DeepDiff groups its findings by kind, in an order that changes with the hash seed: they
+    # are put in the rows' column order (then by path), the same in every run.
+    columns = {key: index for index, key in enumerate([*a, *(k for k in b if k not in a)])}
+    placed: list[tuple[int, str, Change]] = []
     for report, levels in tree.items():
         kind = (
             "removed"
@@ -132,15 +154,12 @@ def _deepdiff_changes(
             where = path
             for step in steps:
                 where = join(where, step)
-            changes.append(
-                Change(
-                    where or ROOT,
-                    kind,
-                    None if isinstance(t1, NotPresent) else t1,
-                    None if isinstance(t2, NotPresent) else t2,
-                )
-            )
-    return changes
+            legacy = None if isinstance(t1, NotPresent) else t1
+            new = None if isinstance(t2, NotPresent) else t2
+            column = columns.get(steps[0], len(columns)) if steps else -1
+            placed.append((column, where, Change(where or ROOT, kind, legacy, new)))
+    placed.sort(key=lambda item: item[:2])
+    return [change for _, _, change in placed]
 
 
 def _walk_values(a: Any, b: Any, path: str, tolerance: float, out: _Changes) -> None:
