@@ -6,6 +6,7 @@ line on stderr naming what to fix and no traceback.
 
 from __future__ import annotations
 
+import gc
 import sys
 import tempfile
 from collections.abc import Callable
@@ -67,6 +68,10 @@ def run(**values: Any) -> None:
 
     config = _config(values)
     status = run_parallel(config) if config.workers > 1 else run_direct(config)
+    # Everything is written and every scratch database dropped. The run's objects are still
+    # alive, and the interpreter's last garbage collection on the way out would walk them all
+    # (0.3 s at --scale 10) for a process that ends: they are frozen out of it.
+    gc.freeze()
     sys.exit(status)
 
 
