@@ -4,7 +4,7 @@ canonical path on every input: same verdict, same diff, same rows kept for the r
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -342,6 +342,7 @@ TRICKY: dict[str, list[Any]] = {
         datetime(2024, 11, 3, 1, 30, tzinfo=NEW_YORK),
         datetime(2024, 11, 3, 1, 30, tzinfo=NEW_YORK, fold=1),
         *(date(2024, 11, 3), timedelta(seconds=1), "2024-11-03"),
+        time(9, 30, tzinfo=timezone(timedelta(hours=1))),
     ],
     "uuids": [uuid.UUID(int=0), uuid.UUID(int=1), str(uuid.UUID(int=1)), None],
     "bytes": [b"ab", bytearray(b"ab"), memoryview(b"ab"), "ab", None],
@@ -360,6 +361,10 @@ FORMS: dict[str, list[Any]] = {
     repr(0): [0.0, False],
     repr(timedelta(seconds=1)): [{"$timedelta": True}, {"$timedelta": 1.0}, 1.0],
     repr(date(2024, 11, 3)): [{"$date": "2024-11-03"}, datetime(2024, 11, 3)],
+    repr(datetime(2024, 11, 3, 1, 30, tzinfo=NEW_YORK)): [
+        datetime(2024, 11, 3, 1, 30, tzinfo=NEW_YORK, fold=1)
+    ],
+    repr(time(9, 30, tzinfo=timezone(timedelta(hours=1)))): [time(8, 30, tzinfo=UTC)],
     repr(Decimal("1")): [1, 1.0, True],
     repr(b"ab"): [bytearray(b"ab"), {"$bytes": "6162"}],
 }
@@ -469,3 +474,32 @@ def test_the_same_raw_values_are_equal_and_no_row_is_built() -> None:
     left, right = lazy(rows), lazy([dict(r) for r in rows])
     assert compare(left, right, ordered=True).equal
     assert left._rows is None and right._rows is None
+
+
+@pytest.mark.parametrize("ordered", [True, False], ids=["ordered", "unordered"])
+@pytest.mark.parametrize("count", [1, 3, 20])
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        pytest.param(
+            datetime(2024, 11, 3, 1, 30, tzinfo=NEW_YORK),
+            datetime(2024, 11, 3, 1, 30, tzinfo=NEW_YORK, fold=1),
+            id="the-two-0130-of-one-zone",
+        ),
+        pytest.param(
+            time(9, 30, tzinfo=timezone(timedelta(hours=1))),
+            time(8, 30, tzinfo=UTC),
+            id="aware-times-of-one-instant",
+        ),
+    ],
+)
+def test_values_equal_under_eq_with_other_canonical_forms_are_not_equal_results(
+    one: Any, other: Any, count: int, ordered: bool
+) -> None:
+    """``==`` holds between these (wall time within a zone, instants of times), their
+    canonical forms differ: the raw columns are equal, the results are not."""
+    assert one == other
+    legacy = [{"id": i, "at": one} for i in range(count)]
+    new = [{"id": i, "at": other} for i in range(count)]
+    assert not compare(normalize(legacy), normalize(new), ordered=ordered).equal
+    assert not compare(lazy(legacy), lazy(new), ordered=ordered).equal

@@ -460,7 +460,7 @@ def column_views(
     if Decimal in union and hashed:
         exact = _decimals_fit(values_l, found_l) and _decimals_fit(values_r, found_r)
         fixes[Decimal] = float if exact else decimal_value
-    if datetime in union and not _same_clock((values_l, found_l), (values_r, found_r)):
+    if datetime in union and not same_clock((values_l, found_l), (values_r, found_r)):
         fixes[datetime] = _datetime_key
         raw = False
     if UUID in union:  # == on UUIDs is canonical; their int or text is only faster
@@ -519,7 +519,7 @@ def _decimals_fit(values: Any, found: set[type]) -> bool:
         return False
 
 
-def _same_clock(*sides: tuple[Any, set[type]]) -> bool:
+def same_clock(*sides: tuple[Any, set[type]]) -> bool:
     """The datetimes of both sides all naive, or all at fixed offsets: == is then canonical."""
     zones: set[Any] = set()
     for values, found in sides:

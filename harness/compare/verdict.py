@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime, time
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -39,7 +40,7 @@ from harness.canonical import (
     describe,
     gc_paused,
 )
-from harness.compare.columns import EQUAL, compare_tables
+from harness.compare.columns import EQUAL, compare_tables, same_clock
 from harness.compare.depths import Depths, identical
 from harness.compare.explain import SideRows, explain_ordered, explain_unordered, explain_values
 from harness.compare.rules import Rules
@@ -115,14 +116,17 @@ def compare(
 def same_raw_values(left: Table, right: Table) -> bool:
     """Two Tables whose raw values are equal with ``==``, column by column, where that makes
     their canonical rows equal: the same column names, types and conversions on both sides,
-    and no column where ``==`` is looser than :func:`compare` (a bool next to a number, at the
-    top or inside a container: ``True == 1``).
+    and no column where ``==`` is looser than :func:`compare`: a bool next to a number, at the
+    top or inside a container (``True == 1``); datetimes of a zone with daylight saving time
+    (two of one zone compare by wall time, so the two 01:30 of a night the clocks go back are
+    equal); aware times (``==`` on them compares instants, their canonical form keeps the
+    offset).
 
     ``==`` on the raw values is then what the canonical forms would say: each value is made
-    canonical by the same function on both sides, and the values ``==`` holds between without
-    their canonical forms being equal for :func:`compare` are only a bool and a number
-    (``Decimal("1.0") == Decimal("1.00")``, ``1 == 1.0``, ``b"a" == bytearray(b"a")`` and
-    instants in two time zones are equal in canonical form too).
+    canonical by the same function on both sides, and ``==`` holds between no other values
+    whose canonical forms :func:`compare` tells apart (``Decimal("1.0") == Decimal("1.00")``,
+    ``1 == 1.0``, ``b"a" == bytearray(b"a")`` and one instant at two fixed offsets are equal in
+    canonical form too).
     """
     if (
         left.names != right.names
@@ -132,8 +136,12 @@ def same_raw_values(left: Table, right: Table) -> bool:
         or bool in right.nested_types
     ):
         return False
-    for found in left.founds:
-        if bool in found and not found <= _BOOL_OR_NONE:
+    for index, found in enumerate(left.founds):
+        if (bool in found and not found <= _BOOL_OR_NONE) or time in found:
+            return False
+        if datetime in found and not same_clock(
+            (left.columns[index], found), (right.columns[index], found)
+        ):
             return False
     return left.columns == right.columns
 
