@@ -427,9 +427,11 @@ def test_a_row_changes_are_those_of_the_verdict_in_column_order(doc: Any) -> Non
 EXPLAIN_NESTED = """
 from harness.compare.verdict import compare
 from harness.normalize.walk import normalize
-legacy = [{"id": i, "b": "x", "a": 1, "doc": {"k": [1, 2], "on": True}} for i in range(3)]
+legacy = [{"id": i, "b": "x", "a": 1, "doc": {"k": list(range(12)), "on": True}} for i in range(3)]
 new = [dict(row) for row in legacy]
-new[1] = {"id": 1, "b": None, "a": 2, "doc": {"k": [1, 3], "on": True, "n": 1}}
+k = [*range(12)]
+k[2], k[10] = 20, 100
+new[1] = {"id": 1, "b": None, "a": 2, "doc": {"k": k, "on": True, "n": 1}}
 result = compare(normalize(legacy), normalize(new), ordered=False)
 print([(c.path, c.kind) for c in result.diff.changes])
 """
@@ -449,3 +451,4 @@ def test_a_nested_row_is_explained_in_the_same_order_whatever_the_hash_seed() ->
     assert len(orders) == 1, orders
     (order,) = orders
     assert order.index("[id=1].b") < order.index("[id=1].a") < order.index("[id=1].doc")
+    assert order.index("[id=1].doc.k[2]") < order.index("[id=1].doc.k[10]")

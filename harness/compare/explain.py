@@ -134,9 +134,9 @@ def _deepdiff_changes(
 
     tree = DeepDiff(a, b, view="tree", ignore_numeric_type_changes=True, math_epsilon=tolerance)
     # DeepDiff groups its findings by kind, in an order that changes with the hash seed: they
-    # are put in the rows' column order (then by path), the same in every run.
+    # are put in the rows' column order, then by path (list items by index), in every run.
     columns = {key: index for index, key in enumerate([*a, *(k for k in b if k not in a)])}
-    placed: list[tuple[int, str, Change]] = []
+    placed: list[tuple[int, tuple[tuple[int, int, str], ...], Change]] = []
     for report, levels in tree.items():
         kind = (
             "removed"
@@ -157,8 +157,9 @@ def _deepdiff_changes(
             legacy = None if isinstance(t1, NotPresent) else t1
             new = None if isinstance(t2, NotPresent) else t2
             column = columns.get(steps[0], len(columns)) if steps else -1
-            placed.append((column, where, Change(where or ROOT, kind, legacy, new)))
-    placed.sort(key=lambda item: item[:2])
+            order = tuple((0, s, "") if isinstance(s, int) else (1, 0, str(s)) for s in steps)
+            placed.append((column, order, Change(where or ROOT, kind, legacy, new)))
+    placed.sort(key=lambda item: item[:2])  # list items by their index: [2] before [10]
     return [change for _, _, change in placed]
 
 
