@@ -4,16 +4,24 @@ canonical path on every input: same verdict, same diff, same rows kept for the r
 from __future__ import annotations
 
 import uuid
+from array import array
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from itertools import product
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import peewee
 import pytest
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from playhouse.sqlite_ext import JSONField
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from harness.canonical import canonical_key
+from harness.compare.rules import TenantColumns
+from harness.compare.tenancy import find_leaks
 from harness.compare.verdict import compare
 from harness.normalize.table import Table
 from harness.normalize.walk import MIN_LAZY_ROWS, normalize, normalize_rows
@@ -491,15 +499,154 @@ def test_the_same_raw_values_are_equal_and_no_row_is_built() -> None:
             time(8, 30, tzinfo=UTC),
             id="aware-times-of-one-instant",
         ),
+        pytest.param(
+            datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=1))),
+            datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1, minutes=30))),
+            id="one-instant-before-utc-years-at-two-offsets",
+        ),
+        pytest.param(
+            datetime(9999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-1))),
+            datetime(9999, 12, 31, 22, 30, tzinfo=timezone(timedelta(hours=-2))),
+            id="one-instant-after-utc-years-at-two-offsets",
+        ),
+        pytest.param(
+            memoryview(array("h", [1])),
+            memoryview(array("i", [1])),
+            id="memoryviews-of-equal-items-and-other-bytes",
+        ),
     ],
 )
 def test_values_equal_under_eq_with_other_canonical_forms_are_not_equal_results(
     one: Any, other: Any, count: int, ordered: bool
 ) -> None:
-    """``==`` holds between these (wall time within a zone, instants of times), their
-    canonical forms differ: the raw columns are equal, the results are not."""
+    """``==`` holds between these (wall time within a zone, instants of times and of
+    datetimes UTC cannot write, items of memoryviews), their canonical forms differ: the raw
+    columns are equal, the results are not."""
     assert one == other
     legacy = [{"id": i, "at": one} for i in range(count)]
     new = [{"id": i, "at": other} for i in range(count)]
     assert not compare(normalize(legacy), normalize(new), ordered=ordered).equal
     assert not compare(lazy(legacy), lazy(new), ordered=ordered).equal
+
+
+@pytest.mark.parametrize("ordered", [True, False], ids=["ordered", "unordered"])
+@pytest.mark.parametrize("count", [1, 3, 20])
+def test_a_signaling_nan_compares_as_the_nan_it_becomes(count: int, ordered: bool) -> None:
+    """``==`` on ``Decimal("sNaN")`` raises; its canonical form is NaN, equal to any NaN."""
+    legacy = [{"id": i, "n": Decimal("sNaN")} for i in range(count)]
+    new = [{"id": i, "n": Decimal("NaN") if i % 2 else Decimal("sNaN")} for i in range(count)]
+    assert compare(normalize(legacy), normalize(new), ordered=ordered).equal
+    assert compare(lazy(legacy), lazy(new), ordered=ordered).equal
+    new[0]["n"] = Decimal(1)
+    expected = compare(normalize(legacy), normalize(new), ordered=ordered)
+    assert explanation(compare(lazy(legacy), lazy(new), ordered=ordered)) == explanation(expected)
+
+
+# ORM instances kept as Tables: columns of every kind an ORM types, under other attribute names.
+class PwBase(peewee.Model):
+    pass
+
+
+class PwTicket(PwBase):
+    id = peewee.IntegerField(primary_key=True)
+    active = peewee.BooleanField(column_name="isActive", null=True)
+    doc = JSONField(null=True)
+    amount = peewee.DecimalField(null=True)
+    at = peewee.DateTimeField(column_name="createdAt", null=True)
+    ref = peewee.UUIDField(null=True)
+    blob = peewee.BlobField(null=True)
+    organization = peewee.TextField(column_name="organizationId", null=True)
+
+
+class SaBase(DeclarativeBase):
+    pass
+
+
+class SaTicket(SaBase):
+    __tablename__ = "ticket"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    is_active: Mapped[Any] = mapped_column("isActive", sa.Boolean, nullable=True)
+    doc: Mapped[Any] = mapped_column(sa.JSON, nullable=True)
+    amount: Mapped[Any] = mapped_column(sa.Numeric(10, 2), nullable=True)
+    created: Mapped[Any] = mapped_column("createdAt", sa.DateTime(timezone=True), nullable=True)
+    ref: Mapped[Any] = mapped_column(sa.Uuid, nullable=True)
+    blob: Mapped[Any] = mapped_column(sa.LargeBinary, nullable=True)
+    org: Mapped[Any] = mapped_column("organizationId", sa.Text, nullable=True)
+
+
+# Physical column: (peewee attribute, SQLAlchemy attribute, values either side may hold).
+TICKET: dict[str, tuple[str, str, list[Any]]] = {
+    "isActive": ("active", "is_active", [0, 1, 2, True, False, None]),
+    "doc": (
+        "doc",
+        "doc",
+        [{"a": 1}, {"a": True}, {"a": 1.0}, [True], [1], "x", '{"a": 1}', 1, True, None],
+    ),
+    "amount": ("amount", "amount", [Decimal("1.50"), Decimal("1.5"), 1.5, 1, True, None]),
+    "createdAt": (
+        "at",
+        "created",
+        [datetime(2024, 11, 3, 5, 30), datetime(2024, 11, 3, 5, 30, tzinfo=UTC), date(2024, 1, 1)],
+    ),
+    "ref": ("ref", "ref", [uuid.UUID(int=1), str(uuid.UUID(int=1)), None]),
+    "blob": ("blob", "blob", [b"ab", memoryview(b"ab"), "ab", None]),
+    "organizationId": ("organization", "org", ["t1", "t2", 1, None]),
+}
+
+
+def pw_ticket(values: dict[str, Any]) -> PwTicket:
+    """A peewee instance as a query returns it: its loaded fields, nothing dirty."""
+    row = PwTicket(__no_default__=True, **ticket_attributes(values, 0))
+    row._dirty.clear()
+    return row
+
+
+def sa_ticket(values: dict[str, Any]) -> SaTicket:
+    return SaTicket(**ticket_attributes(values, 1))
+
+
+def ticket_attributes(values: dict[str, Any], orm: int) -> dict[str, Any]:
+    """Values by physical column as keyword arguments of an ORM's constructor (0: peewee)."""
+    return {TICKET[c][orm] if c in TICKET else c: v for c, v in values.items()}
+
+
+def side_rows(form: str, rows: list[dict[str, Any]]) -> list[Any]:
+    if form == "dicts":
+        return [dict(r) for r in rows]
+    return [(pw_ticket if form == "peewee" else sa_ticket)(r) for r in rows]
+
+
+@st.composite
+def ticket_pair(draw: st.DrawFn) -> tuple[list[Any], list[Any], bool]:
+    columns = draw(st.lists(st.sampled_from(sorted(TICKET)), min_size=1, max_size=3, unique=True))
+    legacy = [
+        {"id": i} | {c: draw(st.sampled_from(TICKET[c][2])) for c in columns}
+        for i in range(draw(st.sampled_from([1, 2, 3, 8, 20])))
+    ]
+    new = [dict(r) for r in legacy]
+    for _ in range(draw(st.integers(0, 2))):
+        row, column = draw(st.sampled_from(new)), draw(st.sampled_from(columns))
+        row[column] = draw(st.sampled_from(TICKET[column][2]))
+    if draw(st.booleans()):
+        draw(st.randoms(use_true_random=False)).shuffle(new)
+    forms = ["peewee", "sqlalchemy", "dicts"]
+    form_l, form_r = draw(st.sampled_from(forms)), draw(st.sampled_from(forms))
+    return side_rows(form_l, legacy), side_rows(form_r, new), draw(st.booleans())
+
+
+@settings(max_examples=100, deadline=None)
+@given(ticket_pair())
+def test_orm_instances_compare_and_guard_tenants_as_canonical_rows_do(
+    case: tuple[list[Any], list[Any], bool],
+) -> None:
+    legacy, new, ordered = case
+    canonical_l, canonical_r = normalize(legacy), normalize(new)
+    table_l, table_r = lazy(legacy), lazy(new)
+    expected = compare(canonical_l, canonical_r, ordered=ordered)
+    assert explanation(compare(table_l, table_r, ordered=ordered)) == explanation(expected)
+    # The tenant column a text one, a boolean one, and a key inside the JSON column.
+    for tenant, column in product(("t1", 1), ("organizationId", "isActive", "a")):
+        rule = TenantColumns(default=column)
+        assert find_leaks(tenant, rule, legacy=table_l, new=table_r) == find_leaks(
+            tenant, rule, legacy=canonical_l, new=canonical_r
+        )

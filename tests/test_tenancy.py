@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import peewee
+
 from harness.compare.depths import Depths
 from harness.compare.rules import TenantColumns
 from harness.compare.tenancy import find_leaks
-from harness.normalize.walk import normalize_rows
+from harness.normalize.table import Table
+from harness.normalize.walk import normalize, normalize_rows
 
 
 def test_rows_of_the_case_tenant_and_rows_without_one_are_no_leak() -> None:
@@ -79,3 +82,20 @@ def test_a_tenant_value_that_is_a_tagged_scalar_is_a_leak() -> None:
     assert find_leaks("org-1", legacy=rows) == (
         'legacy: [0].organizationId = {"$bytes": "01"} (case tenant "org-1")',
     )
+
+
+class SharedFlag(peewee.Model):
+    """A tenant column typed boolean: its raw ``0``/``1`` become bools in the rows."""
+
+    id = peewee.IntegerField(primary_key=True)
+    organizationId = peewee.BooleanField()
+
+
+def test_a_tenant_column_of_a_table_is_read_as_its_rows_hold_it() -> None:
+    row = SharedFlag(__no_default__=True, id=1, organizationId=1)
+    row._dirty.clear()
+    table = normalize_rows([row], lazy=True)[0]
+    assert table.__class__ is Table
+    leak = ("legacy: [0].organizationId = true (case tenant 1)",)
+    assert find_leaks(1, legacy=normalize([row])) == leak
+    assert find_leaks(1, legacy=table) == leak

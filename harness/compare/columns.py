@@ -21,7 +21,8 @@ bool                        the value, unless the column also holds numbers: the
                             below 2**53 (the float is then exactly the canonical number), else
                             the canonical number
 ``datetime``                the value when all of the column's are naive, or all carry a fixed
-                            offset (``datetime.timezone``); else the canonical UTC text
+                            offset (``datetime.timezone``) and, at more than one offset, are
+                            instants UTC can write; else the canonical UTC text
 ``date``, ``bytes``         the value
 ``UUID``                    ``.int`` (its text when the column also holds text; the value when it
                             also holds numbers or bools: ``UUID(int=1).int == True``)
@@ -38,8 +39,8 @@ other scalars               ``canonical_key`` of the canonical value
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Container, Sequence
-from datetime import date, datetime, timezone
+from collections.abc import Callable, Container, Iterable, Sequence
+from datetime import UTC, date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from itertools import compress, repeat
 from operator import attrgetter, is_not, itemgetter, ne, not_
@@ -520,17 +521,40 @@ def _decimals_fit(values: Any, found: set[type]) -> bool:
 
 
 def same_clock(*sides: tuple[Any, set[type]]) -> bool:
-    """The datetimes of both sides all naive, or all at fixed offsets: == is then canonical."""
+    """The datetimes of both sides all naive, or all at fixed offsets: == is then canonical.
+
+    At more than one offset, only while every instant is within the years UTC can write: beyond
+    them (``datetime.min`` at +01:00) the canonical text keeps each value's own offset, so one
+    instant at two offsets is two canonical values there.
+    """
     zones: set[Any] = set()
     for values, found in sides:
         if datetime in found:
-            if len(found) == 1:
-                stamps = values
-            elif found == _DATETIMES_OR_NONE:
-                stamps = filter(None, values)  # a datetime is never false
-            else:
-                stamps = [v for v in values if v.__class__ is datetime]
-            zones.update(map(_TZINFO, stamps))
+            zones.update(map(_TZINFO, _stamps(values, found)))
     if zones == {None}:
         return True
-    return all(zone.__class__ is timezone for zone in zones)
+    if not all(zone.__class__ is timezone for zone in zones):
+        return False
+    return len(zones) == 1 or all(
+        _in_utc_years(_stamps(values, found)) for values, found in sides if datetime in found
+    )
+
+
+def _stamps(values: Sequence[Any], found: set[type]) -> Iterable[datetime]:
+    """The datetimes of a column holding the types ``found``."""
+    if len(found) == 1:
+        return values
+    if found == _DATETIMES_OR_NONE:
+        return filter(None, values)  # a datetime is never false
+    return [v for v in values if v.__class__ is datetime]
+
+
+def _in_utc_years(stamps: Iterable[datetime]) -> bool:
+    """Whether the earliest and the latest of these aware datetimes can be written in UTC."""
+    instants = list(stamps)
+    try:
+        min(instants).astimezone(UTC)
+        max(instants).astimezone(UTC)
+    except OverflowError:
+        return False
+    return True

@@ -80,7 +80,8 @@ def _same_tenants(tenants: set[Any], tenant_id: Any) -> bool:
 
 def _table_tenants(table: Table, names: frozenset[str]) -> set[Any] | None:
     """The tenant columns' values of a Table's rows; None when a column is not plain text or
-    numbers, or a nested value holds the key too (then the rows are walked as any result)."""
+    numbers kept as they are (a boolean column's ``0``/``1`` become bools), or a nested value
+    holds the key too (then the rows are walked as any result)."""
     found: set[Any] = set()
     for name in names:
         if name in table.nested_keys:
@@ -88,7 +89,7 @@ def _table_tenants(table: Table, names: frozenset[str]) -> set[Any] | None:
         if table.names is None or name not in table.names:
             continue
         index = table.names.index(name)
-        if not table.founds[index] <= {str, int, type(None)}:
+        if not table.founds[index] <= {str, int, type(None)} or table.converters[index] is not None:
             return None
         found.update(table.columns[index])
     return found

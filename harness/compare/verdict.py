@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, time
+from decimal import InvalidOperation
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -85,10 +86,7 @@ def compare(
         paths = compile_paths(tuple(ignore), tuple(unordered))
     if legacy.__class__ is Table or new.__class__ is Table:
         if legacy.__class__ is new.__class__ and paths is None and not order_by:
-            if same_raw_values(legacy, new):  # the common verdict, without a view of a column
-                return EQUAL
-            with gc_paused():
-                verdict = compare_tables(legacy, new, ordered=ordered, tolerance=float_tolerance)
+            verdict = _raw_verdict(legacy, new, ordered=ordered, tolerance=float_tolerance)
             if verdict is not None:
                 return verdict
         legacy, new, depths = materialize(legacy), materialize(new), None
@@ -113,6 +111,21 @@ def compare(
     return EQUAL if diff is None else Comparison(equal=False, diff=diff)
 
 
+def _raw_verdict(
+    left: Table, right: Table, *, ordered: bool, tolerance: float
+) -> Comparison | None:
+    """The verdict on two Tables from their raw columns, or None when it needs the canonical
+    rows: :func:`compare_tables` says so, or a signaling NaN (``Decimal("sNaN")``) raised on
+    ``==`` (its canonical form is NaN, equal to any NaN)."""
+    try:
+        if same_raw_values(left, right):  # the common verdict, without a view of a column
+            return EQUAL
+        with gc_paused():
+            return compare_tables(left, right, ordered=ordered, tolerance=tolerance)
+    except InvalidOperation:
+        return None
+
+
 def same_raw_values(left: Table, right: Table) -> bool:
     """Two Tables whose raw values are equal with ``==``, column by column, where that makes
     their canonical rows equal: the same column names, types and conversions on both sides,
@@ -120,13 +133,14 @@ def same_raw_values(left: Table, right: Table) -> bool:
     top or inside a container (``True == 1``); datetimes of a zone with daylight saving time
     (two of one zone compare by wall time, so the two 01:30 of a night the clocks go back are
     equal); aware times (``==`` on them compares instants, their canonical form keeps the
-    offset).
+    offset); memoryviews (``==`` compares their items as their formats read them, so views of
+    ``array("h", [1])`` and ``array("i", [1])`` are equal, their bytes are not).
 
     ``==`` on the raw values is then what the canonical forms would say: each value is made
     canonical by the same function on both sides, and ``==`` holds between no other values
     whose canonical forms :func:`compare` tells apart (``Decimal("1.0") == Decimal("1.00")``,
-    ``1 == 1.0``, ``b"a" == bytearray(b"a")`` and one instant at two fixed offsets are equal in
-    canonical form too).
+    ``1 == 1.0``, ``b"a" == bytearray(b"a")`` and one instant at two fixed offsets that UTC
+    can write are equal in canonical form too).
     """
     if (
         left.names != right.names
@@ -137,7 +151,7 @@ def same_raw_values(left: Table, right: Table) -> bool:
     ):
         return False
     for index, found in enumerate(left.founds):
-        if (bool in found and not found <= _BOOL_OR_NONE) or time in found:
+        if (bool in found and not found <= _BOOL_OR_NONE) or not _UNEQUAL_AS_RAW.isdisjoint(found):
             return False
         if datetime in found and not same_clock(
             (left.columns[index], found), (right.columns[index], found)
@@ -147,6 +161,8 @@ def same_raw_values(left: Table, right: Table) -> bool:
 
 
 _BOOL_OR_NONE: frozenset[type] = frozenset({bool, type(None)})
+# Types whose == is looser than their canonical forms, whatever else the column holds.
+_UNEQUAL_AS_RAW: frozenset[type] = frozenset({time, memoryview})
 
 
 def _ordered(left: SideRows, right: SideRows, tolerance: float) -> Comparison:
