@@ -64,6 +64,8 @@ _EQUAL_TO_INTS: frozenset[type] = _NUMBERS | {bool}
 _CONTAINERS: frozenset[type] = frozenset({dict, list})
 # Raw types whose own == and hash are the canonical equality (given the rules above).
 _AS_THEY_ARE: frozenset[type] = frozenset({str, int, float, bool, type(None), date, bytes})
+# Those, and the raw types whose views column_views works out itself.
+_VIEWED: frozenset[type] = _AS_THEY_ARE | {Decimal, datetime, UUID}
 _FLOAT_EXACT = Decimal(2**53)
 # Columns whose values (or views) can line up the rows of two sides: hashed fast, never equal
 # across types in a way canonical forms are not.
@@ -111,6 +113,28 @@ def compare_tables(
     leftover_l = [*only_l, *(index_l[p] for p in differing)]
     leftover_r = [*only_r, *((p if index_r is None else index_r[p]) for p in differing)]
     return _judge(left, leftover_l, right, leftover_r, tolerance)
+
+
+def same_raw_values(left: Table, right: Table) -> bool:
+    """Two Tables whose raw values are equal with ``==``, column by column, where that makes
+    their canonical rows equal: the same column names, types and conversions on both sides,
+    and every column one whose raw values ``==`` judges as the canonical forms would
+    (:func:`column_views`' last item; not, for example, a bool next to a number, datetimes of a
+    zone with daylight saving time, aware times or memoryviews).
+
+    The common verdict, decided without a view of a column or a row key: each value is made
+    canonical by the same function on both sides.
+    """
+    if left.names != right.names or left.modes != right.modes or left.founds != right.founds:
+        return False
+    nested = left.nested_types | right.nested_types
+    for values_l, values_r, found in zip(left.columns, right.columns, left.founds, strict=True):
+        if _plain(found):
+            continue
+        view = column_views((values_l, found, True), (values_r, found, True), nested, fixed=False)
+        if not view[3]:
+            return False
+    return left.columns == right.columns
 
 
 def _column_pairs(left: Table, right: Table) -> list[tuple[int, int]] | None:
@@ -444,37 +468,44 @@ def column_views(
     hashed (row keys), not only compared with ``==``; ``fixed=False``: the raw values are
     returned as they are, for the last item alone."""
     (values_l, found_l, raw_l), (values_r, found_r, raw_r) = left, right
-    union = found_l | found_r
+    union = found_l if found_l is found_r else found_l | found_r
     raw = raw_l and raw_r
-    if union & _CONTAINERS:
+    if not union.isdisjoint(_CONTAINERS):
         held = union | nested
         if hashed or (bool in held and held & _NUMBERS):
             if not fixed:
                 return values_l, values_r, union, False
             return list(map(repr, values_l)), list(map(repr, values_r)), union, False
         return values_l, values_r, union, raw
-    if bool in union and union & _NUMBERS:
+    if _plain(union):  # nothing to fix up
+        return values_l, values_r, union, raw
+    if bool in union and not union.isdisjoint(_NUMBERS):
         if not fixed:
             return values_l, values_r, union, False
         return _canonical_keys(values_l), _canonical_keys(values_r), union, False
-    fixes: dict[type, Fix] = {}
+    clock = datetime not in union or same_clock((values_l, found_l), (values_r, found_r))
+    odd = union - _VIEWED  # scalars viewed through their canonical keys
+    raw = raw and clock and not odd
+    if not fixed:
+        return values_l, values_r, union, raw
+    fixes: dict[type, Fix] = {cls: _scalar_key(cls) for cls in odd}
     if Decimal in union and hashed:
         exact = _decimals_fit(values_l, found_l) and _decimals_fit(values_r, found_r)
         fixes[Decimal] = float if exact else decimal_value
-    if datetime in union and not same_clock((values_l, found_l), (values_r, found_r)):
+    if not clock:
         fixes[datetime] = _datetime_key
-        raw = False
     if UUID in union:  # == on UUIDs is canonical; their int or text is only faster
         if str in union:
             fixes[UUID] = str
         elif not union & _EQUAL_TO_INTS:
             fixes[UUID] = _UUID_INT
-    for cls in union - _AS_THEY_ARE - {Decimal, datetime, UUID}:
-        fixes[cls] = _scalar_key(cls)
-        raw = False
-    if not fixed:
-        return values_l, values_r, union, raw
     return _fixed(values_l, found_l, fixes), _fixed(values_r, found_r, fixes), union, raw
+
+
+def _plain(found: set[type]) -> bool:
+    """Whether values of these types are their own views: ``==`` on them is canonical (no
+    container, no bool next to a number, nothing to fix up)."""
+    return found <= _AS_THEY_ARE and (bool not in found or found.isdisjoint(_NUMBERS))
 
 
 def _fixed(values: Any, found: set[type], fixes: dict[type, Fix]) -> Any:

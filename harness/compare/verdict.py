@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, time
 from decimal import InvalidOperation
 from itertools import chain
 from operator import itemgetter
@@ -41,7 +40,7 @@ from harness.canonical import (
     describe,
     gc_paused,
 )
-from harness.compare.columns import EQUAL, compare_tables, same_clock
+from harness.compare.columns import EQUAL, compare_tables, same_raw_values
 from harness.compare.depths import Depths, identical
 from harness.compare.explain import SideRows, explain_ordered, explain_unordered, explain_values
 from harness.compare.rules import Rules
@@ -124,45 +123,6 @@ def _raw_verdict(
             return compare_tables(left, right, ordered=ordered, tolerance=tolerance)
     except InvalidOperation:
         return None
-
-
-def same_raw_values(left: Table, right: Table) -> bool:
-    """Two Tables whose raw values are equal with ``==``, column by column, where that makes
-    their canonical rows equal: the same column names, types and conversions on both sides,
-    and no column where ``==`` is looser than :func:`compare`: a bool next to a number, at the
-    top or inside a container (``True == 1``); datetimes of a zone with daylight saving time
-    (two of one zone compare by wall time, so the two 01:30 of a night the clocks go back are
-    equal); aware times (``==`` on them compares instants, their canonical form keeps the
-    offset); memoryviews (``==`` compares their items as their formats read them, so views of
-    ``array("h", [1])`` and ``array("i", [1])`` are equal, their bytes are not).
-
-    ``==`` on the raw values is then what the canonical forms would say: each value is made
-    canonical by the same function on both sides, and ``==`` holds between no other values
-    whose canonical forms :func:`compare` tells apart (``Decimal("1.0") == Decimal("1.00")``,
-    ``1 == 1.0``, ``b"a" == bytearray(b"a")`` and one instant at two fixed offsets that UTC
-    can write are equal in canonical form too).
-    """
-    if (
-        left.names != right.names
-        or left.modes != right.modes
-        or left.founds != right.founds
-        or bool in left.nested_types
-        or bool in right.nested_types
-    ):
-        return False
-    for index, found in enumerate(left.founds):
-        if (bool in found and not found <= _BOOL_OR_NONE) or not _UNEQUAL_AS_RAW.isdisjoint(found):
-            return False
-        if datetime in found and not same_clock(
-            (left.columns[index], found), (right.columns[index], found)
-        ):
-            return False
-    return left.columns == right.columns
-
-
-_BOOL_OR_NONE: frozenset[type] = frozenset({bool, type(None)})
-# Types whose == is looser than their canonical forms, whatever else the column holds.
-_UNEQUAL_AS_RAW: frozenset[type] = frozenset({time, memoryview})
 
 
 def _ordered(left: SideRows, right: SideRows, tolerance: float) -> Comparison:

@@ -40,30 +40,37 @@ _encode = _encoder()
 class StatementLog:
     """The statements of one side while a recording is active; ``last_sql`` survives an error."""
 
-    __slots__ = ("_active", "last_sql", "statements")
+    __slots__ = ("active", "last_sql", "statements")
 
     def __init__(self) -> None:
         self.statements: list[Statement] = []
         self.last_sql: str | None = None
-        self._active = False
+        self.active = False
 
     def start(self) -> list[Statement]:
         """Start recording afresh; returns the list the statements go to until :meth:`stop`."""
         self.statements = []
         self.last_sql = None
-        self._active = True
+        self.active = True
         return self.statements
 
     def stop(self) -> None:
-        self._active = False
-
-    @property
-    def active(self) -> bool:
-        return self._active
+        self.active = False
 
     def add(self, sql: str, params: Any, ms: float) -> None:
-        if self._active and not is_transaction_control(sql):
+        if self.active and not is_transaction_control(sql):
             self.statements.append(Statement(sql, params_text(params), round_ms(ms)))
+
+    def record(
+        self, sql: str, params: Any, send: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """``send(*args, **kwargs)``, the driver call that runs ``sql``, timed and recorded (its
+        text is kept as the last one sent even when it fails)."""
+        self.last_sql = sql
+        started = time.perf_counter()
+        result = send(*args, **kwargs)
+        self.add(sql, params, (time.perf_counter() - started) * 1000.0)
+        return result
 
 
 def params_text(params: Any) -> str:
@@ -96,30 +103,23 @@ def instrument_engine(engine: Any, log: StatementLog) -> None:
         dialect.do_executemany,
         dialect.do_execute_no_params,
     )
-    perf_counter = time.perf_counter
 
-    def recorded(run: Callable[..., None]) -> Callable[..., None]:
+    def recorded(send: Callable[..., None]) -> Callable[..., None]:
         """``do_execute`` or ``do_executemany``, recording what it runs while the log is on."""
 
-        def do_run(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-            if not log._active:
-                run(cursor, statement, parameters, context)
-                return
-            log.last_sql = statement
-            started = perf_counter()
-            run(cursor, statement, parameters, context)
-            log.add(statement, parameters, (perf_counter() - started) * 1000.0)
+        def do_send(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+            if not log.active:
+                send(cursor, statement, parameters, context)
+            else:
+                log.record(statement, parameters, send, cursor, statement, parameters, context)
 
-        return do_run
+        return do_send
 
     def do_execute_no_params(cursor: Any, statement: str, context: Any = None) -> None:
-        if not log._active:
+        if not log.active:
             no_params(cursor, statement, context)
-            return
-        log.last_sql = statement
-        started = perf_counter()
-        no_params(cursor, statement, context)
-        log.add(statement, None, (perf_counter() - started) * 1000.0)
+        else:
+            log.record(statement, None, no_params, cursor, statement, context)
 
     dialect.do_execute = recorded(execute)
     dialect.do_executemany = recorded(executemany)
@@ -152,13 +152,9 @@ def peewee_database_class(base: Any) -> Any:
 
     def execute_sql(self: Any, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
         log: StatementLog = self.harness_log
-        if not log._active:
+        if not log.active:
             return base.execute_sql(self, sql, params, *args, **kwargs)
-        log.last_sql = sql
-        started = time.perf_counter()
-        cursor = base.execute_sql(self, sql, params, *args, **kwargs)
-        log.add(sql, params, (time.perf_counter() - started) * 1000.0)
-        return cursor
+        return log.record(sql, params, base.execute_sql, self, sql, params, *args, **kwargs)
 
     return type(
         f"Captured{base.__name__}",

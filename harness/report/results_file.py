@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +31,14 @@ def write_results(result: RunResult, path: Path, *, made: CaseTexts | None = Non
     return path
 
 
+_ENCODE = partial(json.dumps, indent=1, ensure_ascii=False, default=str, allow_nan=False)
+
+
 def _dumps(value: Any) -> str:
     try:
-        return json.dumps(value, indent=1, ensure_ascii=False, default=str, allow_nan=False)
+        return _ENCODE(value)
     except ValueError:  # a non-finite float somewhere (rare): walk the value to name them
-        return json.dumps(
-            strict_json(value), indent=1, ensure_ascii=False, default=str, allow_nan=False
-        )
+        return _ENCODE(strict_json(value))
 
 
 def case_text(case: CaseResult) -> str:
