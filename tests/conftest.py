@@ -4,6 +4,8 @@
 makes its tests skip with the reason locally, and fail when ``CI=true`` (CI must never go green
 by skipping). ``HARNESS_TEST_DATABASES`` (comma-separated: sqlite,postgresql,mysql) narrows the
 set, as tox's per-database environments do.
+
+``twins`` runs a block with the C twins of :mod:`harness.speedups` or with their Python twins.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 import pytest
+
+from harness import speedups
 
 SERVER_URLS = {
     "postgresql": os.environ.get(
@@ -23,6 +28,22 @@ SERVER_URLS = {
     "mysql": os.environ.get("HARNESS_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
 }
 ALL_DATABASES = ("sqlite", "postgresql", "mysql")
+NATIVE = speedups.native  # the C twins, as this install built them
+TWINS = pytest.mark.parametrize("which", ["c", "python"])
+
+
+@contextmanager
+def twins(which: str) -> Iterator[None]:
+    """Run the block with the C twins (``"c"``; skipped where they are not built) or the Python
+    twins (``"python"``)."""
+    if which == "c" and NATIVE is None:
+        pytest.skip("the C twins are not built (or HARNESS_PURE_PYTHON is set)")
+    saved = speedups.native
+    speedups.native = NATIVE if which == "c" else None
+    try:
+        yield
+    finally:
+        speedups.native = saved
 
 
 def selected_databases() -> tuple[str, ...]:

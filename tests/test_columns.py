@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from playhouse.sqlite_ext import JSONField
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from conftest import TWINS, twins
 from harness.canonical import canonical_key
 from harness.compare.rules import TenantColumns
 from harness.compare.tenancy import find_leaks
@@ -170,12 +171,16 @@ def lazy(value: Any) -> Any:
     return normalize_rows(value, lazy=True)[0]
 
 
+@TWINS
 @quick
-@given(table_pair())
-def test_tables_compare_as_canonical_rows_do(case: tuple[list[Any], list[Any], bool]) -> None:
+@given(case=table_pair())
+def test_tables_compare_as_canonical_rows_do(
+    which: str, case: tuple[list[Any], list[Any], bool]
+) -> None:
     legacy, new, ordered = case
     expected = compare(normalize(legacy), normalize(new), ordered=ordered)
-    got = compare(lazy(legacy), lazy(new), ordered=ordered)
+    with twins(which):
+        got = compare(lazy(legacy), lazy(new), ordered=ordered)
     assert got.equal == expected.equal
     if not expected.equal:
         assert got.diff is not None and expected.diff is not None
@@ -438,16 +443,18 @@ def explanation(result: Comparison) -> Any:
     )
 
 
+@TWINS
 @settings(max_examples=200, deadline=None)
-@given(tricky_pair())
+@given(case=tricky_pair())
 def test_tricky_values_compare_and_explain_as_canonical_rows_do(
-    case: tuple[list[Any], list[Any], bool, float],
+    which: str, case: tuple[list[Any], list[Any], bool, float]
 ) -> None:
     legacy, new, ordered, tolerance = case
     expected = compare(
         normalize(legacy), normalize(new), ordered=ordered, float_tolerance=tolerance
     )
-    got = compare(lazy(legacy), lazy(new), ordered=ordered, float_tolerance=tolerance)
+    with twins(which):
+        got = compare(lazy(legacy), lazy(new), ordered=ordered, float_tolerance=tolerance)
     assert explanation(got) == explanation(expected)
 
 
@@ -634,19 +641,21 @@ def ticket_pair(draw: st.DrawFn) -> tuple[list[Any], list[Any], bool]:
     return side_rows(form_l, legacy), side_rows(form_r, new), draw(st.booleans())
 
 
+@TWINS
 @settings(max_examples=100, deadline=None)
-@given(ticket_pair())
+@given(case=ticket_pair())
 def test_orm_instances_compare_and_guard_tenants_as_canonical_rows_do(
-    case: tuple[list[Any], list[Any], bool],
+    which: str, case: tuple[list[Any], list[Any], bool]
 ) -> None:
     legacy, new, ordered = case
     canonical_l, canonical_r = normalize(legacy), normalize(new)
-    table_l, table_r = lazy(legacy), lazy(new)
     expected = compare(canonical_l, canonical_r, ordered=ordered)
-    assert explanation(compare(table_l, table_r, ordered=ordered)) == explanation(expected)
-    # The tenant column a text one, a boolean one, and a key inside the JSON column.
-    for tenant, column in product(("t1", 1), ("organizationId", "isActive", "a")):
-        rule = TenantColumns(default=column)
-        assert find_leaks(tenant, rule, legacy=table_l, new=table_r) == find_leaks(
-            tenant, rule, legacy=canonical_l, new=canonical_r
-        )
+    with twins(which):
+        table_l, table_r = lazy(legacy), lazy(new)
+        assert explanation(compare(table_l, table_r, ordered=ordered)) == explanation(expected)
+        # The tenant column a text one, a boolean one, and a key inside the JSON column.
+        for tenant, column in product(("t1", 1), ("organizationId", "isActive", "a")):
+            rule = TenantColumns(default=column)
+            assert find_leaks(tenant, rule, legacy=table_l, new=table_r) == find_leaks(
+                tenant, rule, legacy=canonical_l, new=canonical_r
+            )

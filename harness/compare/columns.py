@@ -47,6 +47,7 @@ from operator import attrgetter, is_not, itemgetter, ne, not_
 from typing import Any
 from uuid import UUID
 
+from harness import speedups
 from harness.canonical import (
     SCALAR_CONVERTERS,
     canonical_key,
@@ -129,12 +130,16 @@ def same_raw_values(left: Table, right: Table) -> bool:
         return False
     nested = left.nested_types | right.nested_types
     for values_l, values_r, found in zip(left.columns, right.columns, left.founds, strict=True):
-        if _plain(found):
-            continue
-        view = column_views((values_l, found, True), (values_r, found, True), nested, fixed=False)
-        if not view[3]:
+        # Values first: rows in another order differ at once, and need no look at their types.
+        if values_l != values_r:
             return False
-    return left.columns == right.columns
+        if not _plain(found):
+            view = column_views(
+                (values_l, found, True), (values_r, found, True), nested, fixed=False
+            )
+            if not view[3]:
+                return False
+    return True
 
 
 def _column_pairs(left: Table, right: Table) -> list[tuple[int, int]] | None:
@@ -247,8 +252,13 @@ def _differing(
     views: list[View], index_l: list[int] | None, index_r: list[int] | None, count: int
 ) -> set[int]:
     """The positions (of ``count`` paired rows) where any of these columns' views differ."""
-    pick_l, pick_r = _picker(index_l), _picker(index_r)
     differing: set[int] = set()
+    native = speedups.native
+    if native is not None:
+        for values_l, values_r, _, _ in views:
+            differing.update(native.differing(values_l, values_r, index_l, index_r, count))
+        return differing
+    pick_l, pick_r = _picker(index_l), _picker(index_r)
     for values_l, values_r, _, _ in views:
         a, b = pick_l(values_l), pick_r(values_r)
         if a != b:
@@ -268,20 +278,22 @@ def _differing_rows(
     """The positions (of ``count`` paired rows) where the rows differ; a side's index list picks
     and orders its rows (None: all, as they are), and column ``skip`` is known to be equal.
 
-    When both sides' rows are dicts (of the same keys) or tuples (of the same columns) as they
-    came back and most columns' raw values compare as their views do, whole rows are compared
-    (a dict or tuple compares its values with ``==`` in one C call, the other side's rows read
-    once each instead of once per column), plus the views of the columns whose raw values ``==``
-    cannot judge. Else each column's views are compared.
+    When both sides' rows are tuples (of the same columns) as they came back and most columns'
+    raw values compare as their views do, whole rows are compared (a tuple compares its values
+    with ``==`` in one C call, the other side's rows read once each instead of once per column),
+    plus the views of the columns whose raw values ``==`` cannot judge; dict rows too, without
+    the C twins (:mod:`harness.speedups`), whose column reads beat a dict's key-by-key ``==``
+    (100k rows x 10 columns: 378 ms against 429). Else each column's views are compared.
     """
     records_l, records_r = left.records, right.records
-    if records_l and records_r and records_l[0].__class__ is records_r[0].__class__:
+    kind = records_l[0].__class__ if records_l else None
+    whole = kind is tuple or (kind is dict and speedups.native is None)
+    if whole and records_r and records_r[0].__class__ is kind:
         sound = [columns.raw_sound(column) for column in range(len(columns))]
         if sum(sound) * 2 > len(sound):
-            a, b = _picker(index_l)(records_l), _picker(index_r)(records_r)
-            differing = set() if a == b else set(compress(range(count), map(ne, a, b)))
-            others = [columns.view(c) for c, ok in enumerate(sound) if not ok]
-            return differing | _differing(others, index_l, index_r, count)
+            views: list[View] = [(records_l, records_r, set(), True)]
+            views += [columns.view(c) for c, ok in enumerate(sound) if not ok]
+            return _differing(views, index_l, index_r, count)
     views = [columns.view(c) for c in range(len(columns)) if c != skip]
     return _differing(views, index_l, index_r, count)
 

@@ -19,6 +19,7 @@ from itertools import chain, compress, repeat
 from operator import is_, itemgetter
 from typing import Any
 
+from harness import speedups
 from harness.canonical import PASS_TYPES
 from harness.normalize.rowdicts import AS_IS, CONVERT
 
@@ -27,6 +28,9 @@ JSON_TYPES: frozenset[type] = frozenset({str, int, float, bool, type(None), dict
 _CONTAINER_SET: frozenset[type] = frozenset({dict, list})
 _DICTS_OR_NONE: frozenset[type] = frozenset({dict, type(None)})
 _STR: frozenset[type] = frozenset({str})
+# The most containers a JSON value may lie inside for a Table to keep it raw (deeper: the value
+# is normalized at once, by the walk that names what it cannot read).
+DEEPEST = 500
 
 
 def nested_facts(
@@ -37,9 +41,14 @@ def nested_facts(
     When every value held at any depth is JSON-native with ``str`` dict keys (then the containers
     are canonical as they are), returns every dict key seen below the top (for the tenant guard)
     and every type held below the top (for :mod:`harness.compare.columns`, which compares such
-    values with ``==`` unless bools and numbers meet); None when a container holds anything else.
-    ``found``: the types of ``values``, when known.
+    values with ``==`` unless bools and numbers meet); None when a container holds anything else
+    or a value lies inside more than :data:`DEEPEST` containers. ``found``: the types of
+    ``values``, when known.
     """
+    native = speedups.native
+    if native is not None and values.__class__ is list:
+        facts = native.json_facts(values, DEEPEST)
+        return None if facts is None else (frozenset(facts[0]), frozenset(facts[1]))
     keys: set[str] = set()
     held_types: set[type] = set()
     level = values if values.__class__ is list else list(values)
@@ -47,7 +56,11 @@ def nested_facts(
     if found is None:
         types = list(map(type, level))
         found = set(types)
+    depth = 0
     while found & _CONTAINER_SET:
+        depth += 1
+        if depth > DEEPEST:
+            return None
         if found <= _DICTS_OR_NONE:
             dicts, lists = list(filter(None, level)), []  # an empty dict holds nothing to walk
         else:
@@ -87,6 +100,11 @@ def dict_columns(dicts: list[dict[Any, Any]], names: Sequence[Any]) -> Typed | N
     where = {key: p for p, key in enumerate(first)}
     if not width or not all(name in where for name in names):
         return None
+    native = speedups.native
+    if native is not None:
+        typed = native.dict_columns(dicts, first, tuple(where[name] for name in names))
+        if typed is not None:
+            return typed
     count = len(dicts)
     keys = list(chain.from_iterable(dicts))
     # All keys read in one pass are the first dict's, repeated: every dict holds them in that
@@ -108,6 +126,11 @@ def dict_columns(dicts: list[dict[Any, Any]], names: Sequence[Any]) -> Typed | N
 def tuple_columns(rows: list[tuple[Any, ...]], width: int) -> Typed:
     """The columns of tuples of ``width`` values each, as slices of one flat pass, with their
     types."""
+    native = speedups.native
+    if native is not None:
+        typed = native.tuple_columns(rows, width)
+        if typed is not None:
+            return typed
     return sliced_columns(list(chain.from_iterable(rows)), width)
 
 
