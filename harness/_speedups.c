@@ -12,15 +12,16 @@
 #include <Python.h>
 
 /* Add `type` to `found` unless it is `*last` (runs of one type cost a pointer compare).
-   -2 for a class whose metaclass hashes it with Python code: that code could change the rows
-   being read, so the caller leaves them to the Python twin. */
+   -2 for a class whose metaclass hashes or compares it with its own code: that code could
+   change the rows being read, so the caller leaves them to the Python twin. */
 static inline int
 note_type(PyObject *found, PyTypeObject **last, PyTypeObject *type)
 {
     if (type == *last) {
         return 0;
     }
-    if (Py_TYPE(type)->tp_hash != PyType_Type.tp_hash) {
+    if (Py_TYPE(type)->tp_hash != PyType_Type.tp_hash
+        || Py_TYPE(type)->tp_richcompare != PyType_Type.tp_richcompare) {
         return -2;
     }
     *last = type;
@@ -51,8 +52,8 @@ new_columns(Py_ssize_t width, Py_ssize_t count, PyObject **columns, PyObject **f
     return 0;
 }
 
-/* What a column pass ends with: the columns and their types, None (`other`: rows it leaves
-   to the Python twin) or NULL (an error), the scratch memory freed either way. */
+/* What a column pass ends with, by its outcome: the columns and their types (0), None (-2:
+   rows it leaves to the Python twin) or NULL (-1: an error); the scratch memory freed. */
 static PyObject *
 typed_result(int outcome, PyObject *columns, PyObject *founds, void *scratch1, void *scratch2)
 {
@@ -74,7 +75,8 @@ PyDoc_STRVAR(tuple_columns_doc,
 "tuple_columns(rows, width, /)\n--\n\n"
 "The columns of a list of tuples of `width` values each, one list per column, and the set of\n"
 "types of each column: ``(columns, founds)``; None when `rows` is not such a list, or holds a\n"
-"value of a class whose metaclass hashes it in Python (the Python twin reads those).");
+"value of a class whose metaclass hashes or compares it in Python (the Python twin reads\n"
+"those).");
 
 static PyObject *
 tuple_columns(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -123,8 +125,8 @@ PyDoc_STRVAR(dict_columns_doc,
 "The values at `positions` (indices into `keys`, a tuple of str) of a list of dicts that each\n"
 "hold exactly `keys` in that order, one list per position, and the set of types of each:\n"
 "``(columns, founds)``. None when a dict holds other keys, more or fewer, or the same in\n"
-"another order, a value of a class whose metaclass hashes it in Python, or when `positions`\n"
-"names a key twice.");
+"another order, a value of a class whose metaclass hashes or compares it in Python, or when\n"
+"`positions` names a key twice.");
 
 static PyObject *
 dict_columns(PyObject *module, PyObject *const *args, Py_ssize_t nargs)

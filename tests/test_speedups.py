@@ -54,7 +54,20 @@ class Hashed(type):
         return 7
 
 
+class Compared(type):
+    """A metaclass that compares its classes in Python."""
+
+    def __eq__(cls, other: object) -> bool:
+        return cls is other
+
+    __hash__ = type.__hash__
+
+
 class Odd(metaclass=Hashed):
+    pass
+
+
+class Odder(metaclass=Compared):
     pass
 
 
@@ -122,12 +135,13 @@ def test_tuple_rows_the_c_twin_leaves_to_python() -> None:
     """Rows of another length, or a value whose class is hashed in Python: None from the C
     twin, and the public function still reads them (by the Python twin)."""
     assert NATIVE is None or NATIVE.tuple_columns([(1, 2), (1,)], 2) is None
-    odd = Odd()
-    rows = [(1, odd), (2, "x")]
-    if NATIVE is not None:
-        assert NATIVE.tuple_columns(rows, 2) is None
-    columns, founds = table.tuple_columns(rows, 2)
-    assert columns[1][0] is odd and founds == [{int}, {Odd, str}]
+    for odd in (Odd(), Odder()):
+        rows = [(1, odd), (2, "x")]
+        if NATIVE is not None:
+            assert NATIVE.tuple_columns(rows, 2) is None
+            assert NATIVE.dict_columns([{"a": odd}], ("a",), (0,)) is None
+        columns, founds = table.tuple_columns(rows, 2)
+        assert columns[1][0] is odd and founds == [{int}, {type(odd), str}]
 
 
 @st.composite
