@@ -28,6 +28,25 @@ note_type(PyObject *found, PyTypeObject **last, PyTypeObject *type)
     return PySet_Add(found, (PyObject *)type);
 }
 
+/* Whether a function got `want` arguments (else TypeError showing how it is called). */
+static int
+arity(Py_ssize_t nargs, Py_ssize_t want, const char *usage)
+{
+    if (nargs != want) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return 0;
+    }
+    return 1;
+}
+
+/* An int argument as a Py_ssize_t: 0, or -1 with the error set. */
+static int
+size_arg(PyObject *arg, Py_ssize_t *out)
+{
+    *out = PyLong_AsSsize_t(arg);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
 /* `width` new lists of `count` empty slots each and as many empty sets, as a pair of lists. */
 static int
 new_columns(Py_ssize_t width, Py_ssize_t count, PyObject **columns, PyObject **founds)
@@ -81,15 +100,11 @@ PyDoc_STRVAR(tuple_columns_doc,
 static PyObject *
 tuple_columns(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "tuple_columns(rows, width)");
+    Py_ssize_t width;
+    if (!arity(nargs, 2, "tuple_columns(rows, width)") || size_arg(args[1], &width) < 0) {
         return NULL;
     }
     PyObject *rows = args[0];
-    Py_ssize_t width = PyLong_AsSsize_t(args[1]);
-    if (width == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
     if (!PyList_CheckExact(rows) || width < 0) {
         Py_RETURN_NONE;
     }
@@ -131,9 +146,12 @@ PyDoc_STRVAR(dict_columns_doc,
 static PyObject *
 dict_columns(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyTuple_CheckExact(args[1]) || !PyTuple_CheckExact(args[2])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "dict_columns(dicts, keys: tuple, positions: tuple)");
+    static const char usage[] = "dict_columns(dicts, keys: tuple, positions: tuple)";
+    if (!arity(nargs, 3, usage)) {
+        return NULL;
+    }
+    if (!PyTuple_CheckExact(args[1]) || !PyTuple_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, usage);
         return NULL;
     }
     PyObject *dicts = args[0], *keys = args[1], *positions = args[2];
@@ -159,8 +177,8 @@ dict_columns(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         slot[k] = -1;
     }
     for (Py_ssize_t c = 0; c < chosen; c++) {
-        Py_ssize_t k = PyLong_AsSsize_t(PyTuple_GET_ITEM(positions, c));
-        if (k == -1 && PyErr_Occurred()) {
+        Py_ssize_t k;
+        if (size_arg(PyTuple_GET_ITEM(positions, c), &k) < 0) {
             return typed_result(-1, columns, founds, slot, last);
         }
         if (k < 0 || k >= width) {
@@ -279,13 +297,14 @@ PyDoc_STRVAR(json_facts_doc,
 static PyObject *
 json_facts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyList_CheckExact(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "json_facts(values: list, deepest: int)");
+    Py_ssize_t deepest;
+    if (!arity(nargs, 2, "json_facts(values: list, deepest: int)")
+        || size_arg(args[1], &deepest) < 0) {
         return NULL;
     }
     PyObject *values = args[0];
-    Py_ssize_t deepest = PyLong_AsSsize_t(args[1]);
-    if (deepest == -1 && PyErr_Occurred()) {
+    if (!PyList_CheckExact(values)) {
+        PyErr_SetString(PyExc_TypeError, "json_facts(values: list, deepest: int)");
         return NULL;
     }
     Facts facts = {PySet_New(NULL), PySet_New(NULL), NULL, deepest};
@@ -319,8 +338,8 @@ pick(PyObject *index, Py_ssize_t p, Py_ssize_t size)
         PyErr_SetString(PyExc_IndexError, "differing: an index shorter than count");
         return -1;
     }
-    Py_ssize_t at = PyLong_AsSsize_t(PyList_GET_ITEM(index, p));
-    if (at == -1 && PyErr_Occurred()) {
+    Py_ssize_t at;
+    if (size_arg(PyList_GET_ITEM(index, p), &at) < 0) {
         return -1;
     }
     if (at < 0 || at >= size) {
@@ -339,15 +358,12 @@ PyDoc_STRVAR(differing_doc,
 static PyObject *
 differing(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "differing(left, right, index_l, index_r, count)");
+    Py_ssize_t count;
+    if (!arity(nargs, 5, "differing(left, right, index_l, index_r, count)")
+        || size_arg(args[4], &count) < 0) {
         return NULL;
     }
     PyObject *index_l = args[2], *index_r = args[3];
-    Py_ssize_t count = PyLong_AsSsize_t(args[4]);
-    if (count == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
     if ((index_l != Py_None && !PyList_CheckExact(index_l))
         || (index_r != Py_None && !PyList_CheckExact(index_r))) {
         PyErr_SetString(PyExc_TypeError, "differing: an index is a list or None");

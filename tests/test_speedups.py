@@ -251,6 +251,10 @@ def test_an_index_beyond_its_column_is_an_error_not_a_crash() -> None:
         NATIVE.differing([1], [1], [5], None, 1)
     with pytest.raises(IndexError):
         NATIVE.differing([1, 2], [1, 2], [0], None, 2)
+    with pytest.raises(TypeError, match=r"differing\(left, right"):
+        NATIVE.differing([1], [1])
+    with pytest.raises(TypeError, match="json_facts"):
+        NATIVE.json_facts((1,), 5)
 
 
 def test_realistic_rows_read_the_same_both_ways() -> None:
