@@ -269,7 +269,7 @@ def _fork(
                 break
             if not prepared:
                 prepared = True
-                _prepare_report()
+                _prepare_ending()
             for ready in wait(list(busy)):
                 conn = cast("Connection", ready)  # one of ours, as given
                 busy.discard(conn)
@@ -302,10 +302,12 @@ def _fork(
         _stop_workers(links, gathered)
         raise
     finally:
+        if finished:
+            for conn in links:  # all at once: they close their databases and exit together
+                with contextlib.suppress(OSError):
+                    conn.send(None)  # no more work
         for conn, process in links.items():
             if finished:
-                with contextlib.suppress(OSError):
-                    conn.send(None)  # no more work: the worker closes its database and exits
                 process.join(timeout=10)
             if process.is_alive():
                 process.kill()
@@ -340,12 +342,14 @@ def _stop_workers(links: dict[Any, Any], gathered: _Gathered, *, timeout: float 
                 listening.remove(conn)
 
 
-def _prepare_report() -> None:
-    """Ready the report's templates while the workers run, not after them."""
-    from harness.report.html import prepare
+def _prepare_ending() -> None:
+    """Ready what the end of the run draws with (the report's templates, the summary table's
+    modules) while the workers run, not after them."""
+    from harness.report import console, html
 
+    console.prepare()
     with contextlib.suppress(Exception):  # drawing the report says what is wrong, if anything
-        prepare()
+        html.prepare()
 
 
 class _Handout:
