@@ -347,8 +347,8 @@ def _prepare_ending() -> None:
     modules) while the workers run, not after them."""
     from harness.report import console, html
 
-    console.prepare()
-    with contextlib.suppress(Exception):  # drawing the report says what is wrong, if anything
+    with contextlib.suppress(Exception):  # drawing says what is wrong, if anything
+        console.prepare()
         html.prepare()
 
 
