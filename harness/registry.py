@@ -258,6 +258,8 @@ class Pair:
                 cases = [Case()]
         labelled: list[tuple[str, Case]] = []
         seen: dict[str, int] = {}
+        # Each side's signature is read once per pair, not per case (1,000 at --scale 10).
+        signatures: dict[str, inspect.Signature] = {}
         for index, case in enumerate(cases):
             if not isinstance(case, Case):
                 raise RegistrationError.for_pair(
@@ -265,7 +267,7 @@ class Pair:
                     _where(self.cases_func),
                     f"its cases function yielded {case!r}, not a Case",
                 )
-            self._check_params(case)
+            self._check_params(case, signatures)
             label = case.display_label(index)
             if label in seen:
                 seen[label] += 1
@@ -275,7 +277,7 @@ class Pair:
             labelled.append((label, case))
         return labelled
 
-    def _check_params(self, case: Case) -> None:
+    def _check_params(self, case: Case, signatures: dict[str, inspect.Signature]) -> None:
         try:
             json.dumps(dict(case.params), allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -287,7 +289,9 @@ class Pair:
             ) from exc
         for side, func in self.sides.items():
             try:
-                inspect.signature(func).bind(None, **case.params)
+                if side not in signatures:
+                    signatures[side] = inspect.signature(func)
+                signatures[side].bind(None, **case.params)
             except TypeError as exc:
                 raise RegistrationError.for_pair(
                     self.name,

@@ -10,7 +10,7 @@ import pytest
 from report_samples import sample_run
 
 from harness.drive import run_direct
-from harness.report import html
+from harness.report import html, results_file
 from harness.report.results_file import CaseTexts, case_text, write_results
 from harness.settings import HarnessConfig
 
@@ -61,7 +61,27 @@ def test_case_texts_made_ahead_give_the_same_bytes(tmp_path: Path) -> None:
     whole = write_results(run, tmp_path / "whole.json").read_bytes()
     ahead = write_results(run, tmp_path / "ahead.json", made=made).read_bytes()
     assert ahead == whole
+    # Made as deep as a case stands in the file, a text goes in as it is: nothing is
+    # re-indented at the end of the run.
+    assert case_text(nan_case).encode() in whole
     data = json.loads(whole)
     assert data["pairs"][0]["cases"][0]["params"]["limit"] == "NaN"
     assert data["pairs"][0]["cases"][-1]["accepted"] == "known difference"
     assert sum(len(p["cases"]) for p in data["pairs"]) == sum(len(p.cases) for p in run.pairs)
+
+
+def test_case_texts_go_in_where_they_stand_at_any_depth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should results.json nest its cases at another depth than ``CASE_INDENT`` says one day,
+    the texts made ahead are indented where they stand: the same bytes as serializing whole."""
+    monkeypatch.setattr(results_file, "CASE_INDENT", "  ")
+    run = sample_run()
+    made = CaseTexts()
+    for p in run.pairs:
+        for c in p.cases:
+            made.add(c, case_text(c))
+    whole = write_results(run, tmp_path / "whole.json").read_bytes()
+    assert case_text(run.pairs[0].cases[0]).encode() not in whole  # made 2 deep, standing 4
+
+    assert write_results(run, tmp_path / "ahead.json", made=made).read_bytes() == whole

@@ -24,6 +24,7 @@ from harness.compare.verdict import compare
 from harness.errors import HarnessError
 from harness.paths import steps
 from harness.records import Change, Diff, Latency, PairResult, RunResult
+from harness.report import html
 from harness.report.html import pair_anchor, rebuild, render_report
 from harness.report.results_file import write_results
 
@@ -105,6 +106,16 @@ def test_header_shows_database_counts_verdict_and_run(page: str) -> None:
         ("1", "error"),
         ("1", "skipped"),
     ]
+
+
+def test_prepare_compiles_every_template_drawing_uses(tmp_path: Path) -> None:
+    """``--workers``' controller compiles the templates while its workers run: drawing the
+    report then compiles none (each costs milliseconds at the end of the run)."""
+    html._environment.cache_clear()  # a fresh environment: no template compiled yet
+    html.prepare()
+    compiled = set(html._environment().cache.keys())
+    render_report(sample_run(), out_dir=tmp_path)
+    assert set(html._environment().cache.keys()) == compiled
 
 
 def test_passing_run_says_so(tmp_path: Path) -> None:

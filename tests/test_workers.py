@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 from test_faults import scratch_databases
@@ -17,6 +19,7 @@ from test_faults import scratch_databases
 from conftest import stable_results
 from harness.database import janitor
 from harness.drive import run_direct, run_parallel
+from harness.errors import HarnessError
 from harness.settings import HarnessConfig
 from harness.url import parse_url
 
@@ -43,6 +46,61 @@ def test_workers_on_clones_give_the_results_of_one(tmp_path: Path, db_url: str |
     three = json.loads((tmp_path / "three" / "results.json").read_text())
     assert three["run"]["workers"] == 3
     assert stable_results(three) == stable_results(one)
+
+
+COLLECTOR_PAIRS = """
+import gc
+
+from harness import Case, pair
+
+collector = pair("gc.collector", router="gc")
+
+
+@collector.legacy
+def _(ctx, planned_collecting):
+    return gc.isenabled()
+
+
+@collector.new
+def _(ctx, planned_collecting):
+    return True
+
+
+@collector.cases
+def _(fx):
+    for n in range(8):  # planned in the controller, before the fork
+        yield Case(label=f"case{n}", params={"planned_collecting": gc.isenabled()})
+"""
+
+
+def test_the_collector_waits_for_the_fork_and_runs_in_the_workers(tmp_path: Path) -> None:
+    """Start-up makes objects that live as long as the run: the controller holds the garbage
+    collector off until it forks; the workers collect as one process does (legacy sees the
+    collector on, else its case differs), and the caller gets it back as it was."""
+    module = tmp_path / "collector_pairs.py"
+    module.write_text(COLLECTOR_PAIRS)
+    config = HarnessConfig(
+        pairs=(str(module),),
+        include_default_pairs=False,
+        report_dir=tmp_path / "reports",
+        bench=False,
+        baseline=None,
+        order_seed=3,
+        workers=2,
+    )
+    assert gc.isenabled()
+
+    assert run_parallel(config) == 0  # every case equal: each worker collects
+
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    results = json.loads((tmp_path / "reports" / "results.json").read_text())
+    (pair,) = results["pairs"]
+    assert [c["status"] for c in pair["cases"]] == ["equal"] * 8
+    assert {c["params"]["planned_collecting"] for c in pair["cases"]} == {False}
+    # A run that stops before the fork gives the collector back too.
+    with pytest.raises(HarnessError, match="no_such_pairs"):
+        run_parallel(replace(config, pairs=(str(tmp_path / "no_such_pairs.py"),)))
+    assert gc.isenabled()
 
 
 def test_workers_stop_sides_past_the_case_timeout(tmp_path: Path, db_url: str | None) -> None:

@@ -152,6 +152,12 @@ def _ratio(p: PairResult) -> str:
     return f"{p.latency.ratio:.2f}"
 
 
+def prepare() -> None:
+    """Import what :func:`summary_table` draws with now (rich: 20-30 ms), ahead of drawing:
+    ``--workers``' controller does it while its workers run. Drawing imports it otherwise."""
+    from rich import box, console, markup, table  # noqa: F401
+
+
 def summary_table(
     result: RunResult, stream: TextIO | None = None, *, console: Console | None = None
 ) -> None:

@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import uuid
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,10 @@ def write_results(result: RunResult, path: Path, *, made: CaseTexts | None = Non
     """Write ``results.json`` atomically (a reader never sees half a file).
 
     ``made`` holds case texts made ahead (:func:`case_text`, by ``--workers``' workers while
-    the other cases ran): they are put in as they are, which gives the bytes serializing them
+    the other cases ran): they are written as they are, which gives the bytes serializing them
     here would, without the serial cost at the end of a run.
     """
-    write_atomic(path, results_text(result, made) + "\n")
+    write_atomic(path, [*_results_parts(result, made), "\n"])
     return path
 
 
@@ -41,9 +42,14 @@ def _dumps(value: Any) -> str:
         return _ENCODE(strict_json(value))
 
 
+# How deep a case's lines stand in results.json: in the run's "pairs", in a pair's "cases".
+CASE_INDENT = " " * 4
+
+
 def case_text(case: CaseResult) -> str:
-    """One case's JSON as results.json holds it, indented as if it stood alone."""
-    return _dumps(case.to_json())
+    """One case's JSON as results.json holds it: each line after the first indented by
+    :data:`CASE_INDENT`, as deep as a case stands there."""
+    return _dumps(case.to_json()).replace("\n", "\n" + CASE_INDENT)
 
 
 class CaseTexts:
@@ -61,13 +67,15 @@ class CaseTexts:
         return entry[1] if entry is not None and entry[0] is case else None
 
 
-def results_text(result: RunResult, made: CaseTexts | None = None) -> str:
-    """results.json's text (without the final newline)."""
+def _results_parts(result: RunResult, made: CaseTexts | None) -> list[str]:
+    """results.json's text (without the final newline) in parts, the texts made ahead among
+    them as they are: joining them (4 MB at scale 10) would copy them all once more."""
     if made is None:
-        return _dumps(result.to_json())
+        return [_dumps(result.to_json())]
     # Each case made ahead is a unique mark in the document; the text replaces the mark,
-    # each of its lines indented as deep as the mark stood (JSON escapes a newline in a
-    # string, so every newline of a case's text is one of its own line breaks).
+    # its lines indented as deep as the mark stood (JSON escapes a newline in a string, so
+    # every newline of a case's text is one of its own line breaks). That is CASE_INDENT
+    # unless results.json's shape changed.
     mark = f"harness-case-{uuid.uuid4().hex}-"
     texts: list[str] = []
 
@@ -82,8 +90,11 @@ def results_text(result: RunResult, made: CaseTexts | None = None) -> str:
     for i in range(1, len(parts), 2):
         before = parts[i - 1]
         indent = before[before.rfind("\n") + 1 :]
-        parts[i] = texts[int(parts[i])].replace("\n", "\n" + indent)
-    return "".join(parts)
+        text = texts[int(parts[i])]
+        parts[i] = (
+            text if indent == CASE_INDENT else text.replace("\n" + CASE_INDENT, "\n" + indent)
+        )
+    return parts
 
 
 def strict_json(value: Any) -> Any:
@@ -99,8 +110,9 @@ def strict_json(value: Any) -> Any:
     return value
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
+def write_atomic(path: Path, text: str | Iterable[str]) -> None:
+    """Write ``text`` (or its parts, one after the other) to ``path`` through a temporary file
+    in the same folder and a rename.
 
     A reader sees the old file or the new one, never half of one; on any failure (a full disk,
     a file-size limit) the temporary file is removed and the error raised. The file gets the
@@ -110,7 +122,10 @@ def write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            if isinstance(text, str):
+                fh.write(text)
+            else:
+                fh.writelines(text)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
