@@ -272,10 +272,7 @@ def test_realistic_rows_read_the_same_both_ways() -> None:
         }
         for i in range(60)
     ]
-    with twins("c"):
-        by_c = normalize_rows(rows, lazy=True)[0]
-    with twins("python"):
-        by_python = normalize_rows(rows, lazy=True)[0]
+    by_c, by_python = both(lambda values: normalize_rows(values, lazy=True)[0], rows)
     assert by_c.__class__ is table.Table and by_python.__class__ is table.Table
     same_typed((by_c.columns, by_c.founds), (by_python.columns, by_python.founds))
     assert (by_c.nested_keys, by_c.nested_types) == (by_python.nested_keys, by_python.nested_types)

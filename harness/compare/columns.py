@@ -251,7 +251,11 @@ def _line_up(
 def _differing(
     views: list[View], index_l: list[int] | None, index_r: list[int] | None, count: int
 ) -> set[int]:
-    """The positions (of ``count`` paired rows) where any of these columns' views differ."""
+    """The positions (of ``count`` paired rows) where any of these columns' views differ.
+
+    The C twin takes a value as equal to itself, as a tuple's ``==`` does; the Python twin
+    lists every position of a differing column where ``!=`` holds, a NaN's against itself too.
+    Either way such a row is judged again on its canonical values, where NaN equals NaN."""
     differing: set[int] = set()
     native = speedups.native
     if native is not None:
